@@ -542,6 +542,10 @@ public sealed partial class LsmDatabase
         ulong logNumber;
         ulong manifestNumber;
         ulong currentWal;
+        IReadOnlyList<string> names;
+
+        // Listed under the lock that guards file-number allocation: a table numbered and created
+        // after the live set was taken must not be mistaken for garbage.
         lock (_mutex)
         {
             live = [.. _pendingOutputs];
@@ -561,16 +565,14 @@ public sealed partial class LsmDatabase
             logNumber = _versions.LogNumber;
             manifestNumber = _versions.ManifestNumber;
             currentWal = _mem.LogNumber;
-        }
-
-        IReadOnlyList<string> names;
-        try
-        {
-            names = _fs.ListFiles(_directory);
-        }
-        catch (IOException)
-        {
-            return;
+            try
+            {
+                names = _fs.ListFiles(_directory);
+            }
+            catch (IOException)
+            {
+                return;
+            }
         }
 
         foreach (string name in names)
