@@ -66,6 +66,15 @@ public sealed record RaftConfig
     /// <summary>Index the state machine had applied when the node restarted.</summary>
     public long Applied { get; init; }
 
+    /// <summary>
+    /// Seed of the node's election-timeout generator. Null derives it from <see cref="Id"/> and <see cref="Group"/>,
+    /// so a run is deterministic either way; the simulator passes its own seed to vary timeouts per run.
+    /// </summary>
+    public ulong? RandomSeed { get; init; }
+
+    /// <summary>The Raft group this node belongs to; stamped on every outgoing <see cref="Message.Group"/>.</summary>
+    public ulong Group { get; init; }
+
     /// <summary>Test-only: planted bugs. Must be None in production.</summary>
     public PlantedBugs PlantedBugs { get; init; }
 }
