@@ -33,7 +33,7 @@ public sealed class JsonLinesParser : IHistoryEventParser
             }
             catch (JsonException e)
             {
-                throw new HistoryFormatException(file, lineNumber, $"not a JSON event: {e.Message}");
+                throw new HistoryFormatException(file, lineNumber, $"not a JSON event: {Describe(e)}");
             }
         }
         return events;
@@ -91,6 +91,19 @@ public sealed class JsonLinesParser : IHistoryEventParser
             : HistoryValue.Nil;
 
         return new HistoryEvent(processId, type, function, key, value, time, new SourcePosition(file, lineNumber));
+    }
+
+    /// <summary>The parser's reason without its own position suffix, which counts lines from 0 within the line.</summary>
+    private static string Describe(JsonException e)
+    {
+        string message = e.Message;
+        int suffix = message.IndexOf(" Path: ", StringComparison.Ordinal) is >= 0 and var path ? path
+            : message.IndexOf(" LineNumber: ", StringComparison.Ordinal);
+        if (suffix >= 0)
+        {
+            message = message[..suffix];
+        }
+        return e.BytePositionInLine is { } column ? $"column {column + 1}: {message}" : message;
     }
 
     private static string RequiredString(JsonElement root, string name, string file, int line) =>
