@@ -1,3 +1,9 @@
-// kvstore-jepsen: verbs `run` and `check` are added here (issue 6).
-Console.Error.WriteLine("kvstore-jepsen: usage: kvstore-jepsen check --model MODEL --history FILE");
-return 2;
+using KvStore.Jepsen.Cli;
+
+namespace KvStore.Jepsen;
+
+/// <summary>The <c>kvstore-jepsen</c> executable.</summary>
+public static class Program
+{
+    public static int Main(string[] args) => JepsenCommandLine.Run(args, Console.Out, Console.Error);
+}
