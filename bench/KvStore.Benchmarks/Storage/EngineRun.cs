@@ -5,6 +5,8 @@ namespace KvStore.Benchmarks.Storage;
 /// <param name="EngineWriteAmplification">The same from the engine's own statistics (table bytes from flush + compaction), when it has them.</param>
 /// <param name="BloomFalsePositiveRate">Filter "maybe" answers ÷ filter checks during readmissing, when the engine counts them.</param>
 /// <param name="DiskBytes">Size of the database directory after settling.</param>
+/// <param name="ManagedHeapBytes">Live managed heap after the read workloads (full GC first): what a C# engine keeps in memory.</param>
+/// <param name="ResidentBytes">Process resident set after the read workloads: includes native caches (RocksDB's).</param>
 public sealed record EngineRun(
     string Engine,
     IReadOnlyDictionary<Workload, WorkloadResult> Results,
@@ -12,4 +14,6 @@ public sealed record EngineRun(
     double? EngineWriteAmplification,
     double? BloomFalsePositiveRate,
     long DiskBytes,
+    long ManagedHeapBytes,
+    long ResidentBytes,
     string? Detail);

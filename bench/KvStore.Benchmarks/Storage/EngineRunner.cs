@@ -54,6 +54,9 @@ public sealed class EngineRunner(long keys, ValueSource values, TextWriter progr
         Record(descriptor, results, ReadMissing(engine));
         EngineCounters afterMissing = engine.ReadCounters();
         double? falsePositiveRate = FalsePositiveRate(beforeMissing, afterMissing);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        long managedHeap = GC.GetTotalMemory(forceFullCollection: true);
+        long resident = Environment.WorkingSet;
 
         using (IBenchScanner? scanner = engine.OpenScanner())
         {
@@ -68,7 +71,7 @@ public sealed class EngineRunner(long keys, ValueSource values, TextWriter progr
         }
 
         return new EngineRun(descriptor.Name, results, writeAmplification, engineWriteAmplification,
-            falsePositiveRate, diskBytes, afterMissing.Detail);
+            falsePositiveRate, diskBytes, managedHeap, resident, afterMissing.Detail);
     }
 
     private void Record(EngineDescriptor descriptor, Dictionary<Workload, WorkloadResult> results, WorkloadResult r)

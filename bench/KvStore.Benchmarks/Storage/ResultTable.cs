@@ -65,6 +65,8 @@ public static class ResultTable
         Row(text, "write amplification (process bytes written ÷ user bytes; fillrandom+overwrite+compaction)", runs, r => Format(r.WriteAmplification, "F2"));
         Row(text, "write amplification (engine's own table-write statistics)", runs, r => Format(r.EngineWriteAmplification, "F2"));
         Row(text, "database size after compaction (MB)", runs, r => (r.DiskBytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture));
+        Row(text, "live managed heap after reads (MB)", runs, r => (r.ManagedHeapBytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture));
+        Row(text, "process resident set after reads (MB)", runs, r => (r.ResidentBytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture));
         Row(text, "Bloom false-positive rate in readmissing", runs, r => r.BloomFalsePositiveRate is double fp ? fp.ToString("P2", CultureInfo.InvariantCulture) : "—");
 
         if (ours is not null)

@@ -74,11 +74,26 @@ public sealed class RocksDbEngine : IBenchEngine
         long compaction = Ticker(stats, "rocksdb.compact.write.bytes");
         long useful = Ticker(stats, "rocksdb.bloom.filter.useful");
         long fullPositive = Ticker(stats, "rocksdb.bloom.filter.full.positive");
-        string levels = (_db.GetProperty("rocksdb.levelstats") ?? "").Trim();
-        return new EngineCounters(flush + compaction, useful, fullPositive, levels);
+        return new EngineCounters(flush + compaction, useful, fullPositive, Levels(_db.GetProperty("rocksdb.levelstats") ?? ""));
     }
 
     public void Dispose() => _db.Dispose();
+
+    /// <summary>"L1: 3 tables 14 MB, ..." from the rows of RocksDB's levelstats property ("level files size(MB)").</summary>
+    private static string Levels(string levelStats)
+    {
+        var levels = new List<string>();
+        foreach (string line in levelStats.Split('\n'))
+        {
+            string[] cells = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (cells.Length == 3 && int.TryParse(cells[0], out int level) && int.TryParse(cells[1], out int files) && files > 0)
+            {
+                levels.Add($"L{level}: {files} tables {cells[2]} MB");
+            }
+        }
+
+        return string.Join(", ", levels);
+    }
 
     /// <summary>Reads "name COUNT : value" from RocksDB's statistics dump; 0 when absent.</summary>
     private static long Ticker(string stats, string name)

@@ -82,6 +82,10 @@ public static class StorageBench
         Console.WriteLine();
         Console.WriteLine(table);
         Console.WriteLine(footer);
+        foreach (EngineRun run in runs.Where(r => !string.IsNullOrEmpty(r.Detail)))
+        {
+            Console.WriteLine($"{run.Engine} after the run: {run.Detail}");
+        }
         foreach (string failure in failures)
         {
             Console.WriteLine("FAILED: " + failure);
