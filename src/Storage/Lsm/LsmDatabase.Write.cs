@@ -1,0 +1,367 @@
+using KvStore.Storage.IO;
+using Version = KvStore.Storage.Lsm.Versions.Version;
+using KvStore.Storage.Lsm.Records;
+using KvStore.Storage.Lsm.Versions;
+
+namespace KvStore.Storage.Lsm;
+
+/// <summary>
+/// The write path. Writers queue up; the one at the head (the leader) takes the batches of
+/// those behind it, writes them to the WAL in one write with at most one sync (group commit),
+/// inserts them into the memtable, publishes the new last sequence and wakes them.
+/// </summary>
+public sealed partial class LsmDatabase
+{
+    /// <summary>Most bytes one write group carries, so one large group does not delay a small synced write for long.</summary>
+    private const int MaxGroupBytes = 1 << 20;
+
+    private readonly LinkedList<PendingWrite> _writers = new();
+    private RecordWriter? _wal;
+    private bool _walBroken;
+    private long _bloomChecks;
+    private long _bloomUseful;
+    private long _bloomUseless;
+    private long _userBytesWritten;
+    private long _walBytesWritten;
+    private long _walSyncs;
+    private long _bytesFlushed;
+    private long _bytesCompactedRead;
+    private long _bytesCompactedWritten;
+    private long _flushes;
+    private long _compactions;
+    private long _slowdowns;
+    private long _stops;
+    private int _maxLevel0Tables;
+
+    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, WriteOptions? options = null)
+    {
+        var batch = new WriteBatch();
+        batch.Put(key, value);
+        Write(batch, options);
+    }
+
+    public void Delete(ReadOnlySpan<byte> key, WriteOptions? options = null)
+    {
+        var batch = new WriteBatch();
+        batch.Delete(key);
+        Write(batch, options);
+    }
+
+    /// <summary>
+    /// Applies every operation of <paramref name="batch"/> atomically. With
+    /// <see cref="WriteOptions.Sync"/> (or <see cref="LsmOptions.SyncWal"/>) it is durable when
+    /// this returns. A failed write (for example <see cref="OutOfSpaceException"/>) applied nothing.
+    /// </summary>
+    public void Write(WriteBatch batch, WriteOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0 && options?.AppliedIndex is null)
+        {
+            return;
+        }
+
+        var write = new PendingWrite(batch, options?.Sync == true || _options.SyncWal, options?.AppliedIndex ?? 0, ForceSwitch: false);
+        Submit(write);
+    }
+
+    /// <summary>Writes the memtable to a level-0 table now and waits until that is durable.</summary>
+    public void Flush()
+    {
+        var write = new PendingWrite(new WriteBatch(), Sync: false, AppliedIndex: 0, ForceSwitch: true);
+        Submit(write);
+        Memtable? sealedTable = write.Sealed;
+        if (sealedTable == null)
+        {
+            return;
+        }
+
+        lock (_mutex)
+        {
+            while (_immutables.Contains(sealedTable))
+            {
+                ThrowIfDisposed();
+                if (_flushError != null)
+                {
+                    throw WrapBackgroundError(_flushError);
+                }
+
+                Monitor.Wait(_mutex, 100);
+            }
+        }
+    }
+
+    private void Submit(PendingWrite write)
+    {
+        List<PendingWrite> group;
+        ulong firstSequence;
+        bool sync;
+        Memtable mem;
+        RecordWriter? wal;
+        lock (_mutex)
+        {
+            ThrowIfDisposed();
+            _writers.AddLast(write);
+            while (!write.Done && !ReferenceEquals(_writers.First!.Value, write))
+            {
+                Monitor.Wait(_mutex);
+            }
+
+            if (write.Done)
+            {
+                if (write.Error != null)
+                {
+                    throw Rethrowable(write.Error);
+                }
+
+                return;
+            }
+
+            try
+            {
+                ThrowIfDisposed();
+                MakeRoomForWrite(write);
+            }
+            catch (Exception e)
+            {
+                _writers.RemoveFirst();
+                Monitor.PulseAll(_mutex);
+                if (e is StorageException or ObjectDisposedException)
+                {
+                    throw;
+                }
+
+                throw new StorageException("write failed", e);
+            }
+
+            group = BuildGroup(write);
+            firstSequence = _lastSequence + 1;
+            sync = group.Any(w => w.Sync);
+            mem = _mem;
+            wal = _wal;
+        }
+
+        // Only the leader reaches here, so the memtable has a single writer; readers never block.
+        Exception? error = null;
+        ulong sequence = firstSequence;
+        try
+        {
+            if (wal != null && !write.ForceSwitch)
+            {
+                var payloads = new List<byte[]>(group.Count);
+                ulong s = firstSequence;
+                foreach (PendingWrite w in group)
+                {
+                    payloads.Add(WalRecord.Encode(s, w.AppliedIndex, w.Batch));
+                    s += (ulong)w.Batch.Count;
+                }
+
+                wal.Append(payloads);
+                Interlocked.Add(ref _walBytesWritten, payloads.Sum(p => p.Length + RecordFormat.HeaderSize));
+                if (sync)
+                {
+                    wal.Sync();
+                    Interlocked.Increment(ref _walSyncs);
+                }
+            }
+
+            foreach (PendingWrite w in group)
+            {
+                var reader = new WriteBatchReader(w.Batch.Operations);
+                while (reader.TryNext(out ValueKind kind, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value))
+                {
+                    mem.Add(sequence++, kind, key, value);
+                }
+
+                mem.NoteAppliedIndex(w.AppliedIndex);
+                Interlocked.Add(ref _userBytesWritten, w.Batch.UserBytes);
+            }
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+
+        lock (_mutex)
+        {
+            if (error != null)
+            {
+                // The WAL was cut back to its last whole record; still, never reuse these sequence
+                // numbers, and move to a fresh WAL in case the cut did not take.
+                _walBroken = true;
+                sequence = firstSequence + (ulong)group.Sum(w => w.Batch.Count);
+            }
+
+            Volatile.Write(ref _lastSequence, sequence - 1);
+            foreach (PendingWrite w in group)
+            {
+                _writers.RemoveFirst();
+                if (!ReferenceEquals(w, write))
+                {
+                    w.Error = error;
+                    w.Done = true;
+                }
+            }
+
+            Monitor.PulseAll(_mutex);
+        }
+
+        if (error != null)
+        {
+            throw Rethrowable(error);
+        }
+    }
+
+    private static Exception Rethrowable(Exception e) => e switch
+    {
+        OutOfSpaceException oos => new OutOfSpaceException(oos.File, oos),
+        StorageException s => new StorageException(s.Message, s),
+        ObjectDisposedException => new ObjectDisposedException(nameof(LsmDatabase), e),
+        _ => new StorageException($"write failed: {e.Message}", e),
+    };
+
+    private static Exception WrapBackgroundError(Exception e) => e switch
+    {
+        OutOfSpaceException oos => new OutOfSpaceException(oos.File, oos),
+        _ => new StorageException($"background work failed: {e.Message}", e),
+    };
+
+    /// <summary>The leader plus the writers queued behind it, within <see cref="MaxGroupBytes"/>. Caller holds <c>_mutex</c>.</summary>
+    private List<PendingWrite> BuildGroup(PendingWrite leader)
+    {
+        var group = new List<PendingWrite> { leader };
+        if (leader.ForceSwitch)
+        {
+            return group;
+        }
+
+        long bytes = leader.Batch.ApproximateSize;
+        for (LinkedListNode<PendingWrite>? node = _writers.First!.Next; node != null; node = node.Next)
+        {
+            PendingWrite w = node.Value;
+            if (w.ForceSwitch || bytes + w.Batch.ApproximateSize > MaxGroupBytes)
+            {
+                break;
+            }
+
+            bytes += w.Batch.ApproximateSize;
+            group.Add(w);
+        }
+
+        return group;
+    }
+
+    /// <summary>
+    /// Backpressure and memtable switching, LevelDB's MakeRoomForWrite. Caller holds <c>_mutex</c>;
+    /// waits release it. Each write is delayed at most once past the slowdown trigger; it waits
+    /// outright while the memtable queue is full or L0 is at the stop trigger. If background work
+    /// is failing (a full disk), a write that would wait fails with that error instead.
+    /// </summary>
+    private void MakeRoomForWrite(PendingWrite write)
+    {
+        bool allowDelay = !write.ForceSwitch;
+        bool force = write.ForceSwitch;
+        while (true)
+        {
+            ThrowIfDisposed();
+            int level0 = _versions.Current.Files[0].Count;
+            if (allowDelay && level0 >= _options.Level0SlowdownTrigger)
+            {
+                _slowdowns++;
+                allowDelay = false;
+                Monitor.Wait(_mutex, 1);
+                continue;
+            }
+
+            if (!force && !_walBroken && _mem.ApproximateBytes < _options.MemtableSizeBytes)
+            {
+                return;
+            }
+
+            if (force && _mem.IsEmpty && _mem.MaxAppliedIndex == 0 && !_walBroken)
+            {
+                return;
+            }
+
+            if (_immutables.Count >= _options.MaxImmutableMemtables)
+            {
+                if (_flushError != null)
+                {
+                    throw WrapBackgroundError(_flushError);
+                }
+
+                _stops++;
+                Monitor.Wait(_mutex, 100);
+                continue;
+            }
+
+            if (level0 >= _options.Level0StopTrigger)
+            {
+                if (_compactionError != null)
+                {
+                    throw WrapBackgroundError(_compactionError);
+                }
+
+                _stops++;
+                Monitor.Wait(_mutex, 100);
+                continue;
+            }
+
+            write.Sealed = SwitchMemtable();
+            return;
+        }
+    }
+
+    /// <summary>Seals the memtable (returned, unless it was empty) and starts a new one with a new WAL. Caller holds <c>_mutex</c>.</summary>
+    private Memtable? SwitchMemtable()
+    {
+        ulong logNumber = 0;
+        RecordWriter? newWal = null;
+        if (_options.UseWal)
+        {
+            // The sealed memtable's WAL is synced first: unsynced writes then exist only in the
+            // newest WAL, so a crash loses a suffix of the writes, never a middle part.
+            if (_wal != null && !_walBroken)
+            {
+                _wal.Sync();
+                _walSyncs++;
+            }
+
+            logNumber = _versions.NewFileNumber();
+            string path = FileNames.Join(_directory, FileNames.Log(logNumber));
+            try
+            {
+                newWal = new RecordWriter(_fs.Open(path, OpenMode.CreateTruncate));
+                _fs.SyncDirectory(_directory);
+            }
+            catch
+            {
+                newWal?.Dispose();
+                _fs.DeleteFile(path);
+                throw;
+            }
+        }
+
+        _wal?.Dispose();
+        _wal = newWal;
+        _walBroken = false;
+        Memtable? sealedTable = null;
+        if (!_mem.IsEmpty || _mem.MaxAppliedIndex > 0)
+        {
+            sealedTable = _mem;
+            _immutables = [.. _immutables, _mem];
+        }
+
+        _mem = new Memtable(logNumber);
+        Monitor.PulseAll(_mutex);
+        return sealedTable;
+    }
+
+    private sealed record PendingWrite(WriteBatch Batch, bool Sync, long AppliedIndex, bool ForceSwitch)
+    {
+        public bool Done { get; set; }
+
+        public Exception? Error { get; set; }
+
+        public Memtable? Sealed { get; set; }
+    }
+}

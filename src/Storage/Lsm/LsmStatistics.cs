@@ -1,0 +1,48 @@
+namespace KvStore.Storage.Lsm;
+
+/// <summary>Tables and bytes in one level.</summary>
+public sealed record LevelStatistics(int Level, int Tables, long Bytes);
+
+/// <summary>A point-in-time view of an <see cref="LsmDatabase"/>'s shape and work.</summary>
+public sealed record LsmStatistics
+{
+    public required IReadOnlyList<LevelStatistics> Levels { get; init; }
+
+    /// <summary>Bloom filter consultations by point reads.</summary>
+    public long BloomChecks { get; init; }
+
+    /// <summary>Checks where the filter ruled the table out (no block read).</summary>
+    public long BloomUseful { get; init; }
+
+    /// <summary>Checks where the filter said "maybe" and the table did not hold the key (false positives).</summary>
+    public long BloomUseless { get; init; }
+
+    /// <summary>Key and value bytes handed to Put/Delete/Write.</summary>
+    public long UserBytesWritten { get; init; }
+
+    public long WalBytesWritten { get; init; }
+
+    public long WalSyncs { get; init; }
+
+    public long BytesFlushed { get; init; }
+
+    public long BytesCompactedRead { get; init; }
+
+    public long BytesCompactedWritten { get; init; }
+
+    public long Flushes { get; init; }
+
+    public long Compactions { get; init; }
+
+    /// <summary>(table bytes written by flush and compaction) / user bytes written.</summary>
+    public double WriteAmplification => UserBytesWritten == 0 ? 0 : (double)(BytesFlushed + BytesCompactedWritten) / UserBytesWritten;
+
+    /// <summary>Writes delayed because L0 passed the slowdown trigger.</summary>
+    public long SlowdownCount { get; init; }
+
+    /// <summary>Writes that waited for a flush (memtable queue full) or for compaction (L0 at the stop trigger).</summary>
+    public long StopCount { get; init; }
+
+    /// <summary>Most L0 tables ever present at once.</summary>
+    public int MaxLevel0Tables { get; init; }
+}

@@ -1,0 +1,150 @@
+using System.Text;
+using KvStore.Storage.IO;
+using KvStore.Storage.Lsm;
+using KvStore.Storage.Lsm.Table;
+
+namespace KvStore.Storage.Tests.Lsm;
+
+public sealed class LsmDatabaseTests
+{
+    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
+    private static string S(ReadOnlySpan<byte> b) => Encoding.UTF8.GetString(b);
+
+    internal static LsmOptions SmallOptions(IFileSystem fs) => new()
+    {
+        FileSystem = fs,
+        MemtableSizeBytes = 4096,
+        TargetFileSize = 4096,
+        MaxBytesForLevelBase = 16 * 1024,
+        LevelMultiplier = 4,
+        Level0CompactionTrigger = 2,
+        Level0SlowdownTrigger = 4,
+        Level0StopTrigger = 6,
+        BlockCacheBytes = 64 * 1024,
+        Table = new TableOptions { BlockSize = 512 },
+    };
+
+    [Fact]
+    public void Put_get_delete_and_overwrite_are_visible_at_once()
+    {
+        var fs = new FaultInjectingFileSystem();
+        using var db = LsmDatabase.Open("/db", SmallOptions(fs));
+        db.Put(B("a"), B("1"));
+        db.Put(B("b"), B("2"));
+        db.Put(B("a"), B("3"));
+        db.Delete(B("b"));
+
+        Assert.True(db.TryGet(B("a"), out byte[] a));
+        Assert.Equal("3", S(a));
+        Assert.False(db.TryGet(B("b"), out _));
+        Assert.False(db.TryGet(B("c"), out _));
+    }
+
+    [Fact]
+    public void Data_survives_flush_compaction_and_reopen()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var options = SmallOptions(fs);
+        using (var db = LsmDatabase.Open("/db", options))
+        {
+            for (int i = 0; i < 2000; i++)
+            {
+                db.Put(B($"key{i:D5}"), B($"value{i}"));
+            }
+
+            for (int i = 0; i < 2000; i += 3)
+            {
+                db.Delete(B($"key{i:D5}"));
+            }
+
+            db.WaitForCompactions();
+            LsmStatistics stats = db.GetStatistics();
+            Assert.True(stats.Flushes > 0);
+            Assert.True(stats.Compactions > 0);
+            Assert.True(stats.Levels.Skip(1).Sum(l => l.Tables) > 0);
+        }
+
+        using (var db = LsmDatabase.Open("/db", options))
+        {
+            for (int i = 0; i < 2000; i++)
+            {
+                bool found = db.TryGet(B($"key{i:D5}"), out byte[] v);
+                Assert.Equal(i % 3 != 0, found);
+                if (found)
+                {
+                    Assert.Equal($"value{i}", S(v));
+                }
+            }
+
+            using LsmIterator it = db.NewIterator();
+            int count = 0;
+            for (it.SeekToFirst(); it.Valid; it.Next())
+            {
+                count++;
+            }
+
+            Assert.Equal(2000 - 667, count);
+        }
+    }
+
+    [Fact]
+    public void Snapshot_sees_the_state_when_it_was_taken_across_flushes()
+    {
+        var fs = new FaultInjectingFileSystem();
+        using var db = LsmDatabase.Open("/db", SmallOptions(fs));
+        db.Put(B("k"), B("old"));
+        using LsmSnapshot snapshot = db.GetSnapshot();
+        db.Put(B("k"), B("new"));
+        db.Delete(B("gone"));
+        db.Flush();
+        db.CompactRange();
+
+        Assert.True(db.TryGet(B("k"), out byte[] now));
+        Assert.Equal("new", S(now));
+        Assert.True(db.TryGet(B("k"), out byte[] then, snapshot));
+        Assert.Equal("old", S(then));
+    }
+
+    [Fact]
+    public void Iterator_walks_forward_and_backward_within_bounds_and_prefix()
+    {
+        var fs = new FaultInjectingFileSystem();
+        using var db = LsmDatabase.Open("/db", SmallOptions(fs));
+        foreach (string k in new[] { "a1", "a2", "b1", "b2", "b3", "c1" })
+        {
+            db.Put(B(k), B(k.ToUpperInvariant()));
+        }
+
+        db.Flush();
+        db.Delete(B("b2"));
+
+        using (LsmIterator it = db.NewIterator(new ReadOptions { Prefix = B("b") }))
+        {
+            var forward = new List<string>();
+            for (it.SeekToFirst(); it.Valid; it.Next())
+            {
+                forward.Add(S(it.Key));
+            }
+
+            Assert.Equal(["b1", "b3"], forward);
+            var backward = new List<string>();
+            for (it.SeekToLast(); it.Valid; it.Prev())
+            {
+                backward.Add(S(it.Key) + "=" + S(it.Value));
+            }
+
+            Assert.Equal(["b3=B3", "b1=B1"], backward);
+        }
+
+        using (LsmIterator it = db.NewIterator(new ReadOptions { LowerBound = B("a2"), UpperBound = B("c1") }))
+        {
+            it.Seek(B("b"));
+            Assert.Equal("b1", S(it.Key));
+            it.Prev();
+            Assert.Equal("a2", S(it.Key));
+            it.Prev();
+            Assert.False(it.Valid);
+        }
+    }
+}
