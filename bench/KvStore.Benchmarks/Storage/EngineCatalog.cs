@@ -7,6 +7,7 @@ public static class EngineCatalog
 
     public static IReadOnlyList<EngineDescriptor> All { get; } =
     [
+        new(Ours, KvStoreEngine.Settings, (dir, _) => KvStoreEngine.Open(dir)),
         new("rocksdb", RocksDbEngine.Settings, (dir, _) => RocksDbEngine.Open(dir)),
         new("zonetree", ZoneTreeEngine.Settings, (dir, _) => ZoneTreeEngine.Open(dir)),
         new("faster", FasterKvEngine.Settings, FasterKvEngine.Open),
