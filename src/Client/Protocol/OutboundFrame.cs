@@ -7,4 +7,4 @@ namespace KvStore.Client.Protocol;
 /// the writer loop copies it into the pipe. <see cref="Written"/>, if set, runs after the frame
 /// has been handed to the pipe (or dropped because the connection closed).
 /// </summary>
-internal readonly record struct OutboundFrame(FrameType Type, ulong RequestId, IMessage Message, Action? Written = null);
+public readonly record struct OutboundFrame(FrameType Type, ulong RequestId, IMessage Message, Action? Written = null);

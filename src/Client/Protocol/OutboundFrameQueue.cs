@@ -9,7 +9,7 @@ namespace KvStore.Client.Protocol;
 /// gets to run), never once per frame. This is how pipelined responses or requests share one
 /// socket write.
 /// </summary>
-internal sealed class OutboundFrameQueue
+public sealed class OutboundFrameQueue
 {
     // A batch may grow until this many bytes are buffered; then it is flushed so that one
     // burst of frames cannot buffer without bound in the pipe.
