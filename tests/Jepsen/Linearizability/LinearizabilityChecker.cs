@@ -45,7 +45,8 @@ public static class LinearizabilityChecker
 
         long started = Stopwatch.GetTimestamp();
         IReadOnlyList<SubHistory> parts = model.Partition(history);
-        var searches = parts.Select(part => new PartitionSearch<TState>(model, part.Operations)).ToList();
+        var allowance = new CacheAllowance(CacheAllowance.DefaultEntries);
+        var searches = parts.Select(part => new PartitionSearch<TState>(model, part.Operations, allowance)).ToList();
         var verdicts = new Verdict?[parts.Count];
 
         // Parts are searched in turns of a few thousand steps rather than one after another: a
