@@ -32,6 +32,12 @@ public static class LinearizabilityChecker
     /// Throws <see cref="HistoryFormatException"/> for an operation the model does not have.
     /// </summary>
     public static CheckResult Check<TState>(ISequentialModel<TState> model, IReadOnlyList<Operation> history, CheckBudget budget)
+        where TState : notnull =>
+        Check(model, history, budget, CacheAllowance.DefaultEntries);
+
+    /// <summary>As <see cref="Check{TState}(ISequentialModel{TState}, IReadOnlyList{Operation}, CheckBudget)"/>,
+    /// with the number of configurations the search caches may store.</summary>
+    internal static CheckResult Check<TState>(ISequentialModel<TState> model, IReadOnlyList<Operation> history, CheckBudget budget, long cacheEntries)
         where TState : notnull
     {
         foreach (Operation operation in history)
@@ -45,7 +51,7 @@ public static class LinearizabilityChecker
 
         long started = Stopwatch.GetTimestamp();
         IReadOnlyList<SubHistory> parts = model.Partition(history);
-        var allowance = new CacheAllowance(CacheAllowance.DefaultEntries);
+        var allowance = new CacheAllowance(cacheEntries);
         var searches = parts.Select(part => new PartitionSearch<TState>(model, part.Operations, allowance)).ToList();
         var verdicts = new Verdict?[parts.Count];
 
