@@ -91,7 +91,8 @@ public static class LinearizabilityChecker
 
     /// <summary>
     /// Replays the longest prefix and lists the operations that could have come next: those whose
-    /// call precedes the earliest return among the operations left (real-time order forbids the others).
+    /// call precedes the earliest return among the operations left (real-time order forbids the
+    /// others), exactly the candidates the search's walk tries first.
     /// </summary>
     private static Counterexample Explain<TState>(ISequentialModel<TState> model, IReadOnlyList<Operation> operations, IReadOnlyList<int> longest)
         where TState : notnull
@@ -119,14 +120,18 @@ public static class LinearizabilityChecker
                 earliestReturn = Math.Min(earliestReturn, operations[i].ReturnTime);
             }
         }
-        var stuck = new List<StuckOperation>();
+        var stuck = new List<DescribedOperation>();
         for (int i = 0; i < operations.Count; i++)
         {
             Operation operation = operations[i];
             if (!placed[i] && operation.CallTime <= earliestReturn)
             {
-                bool rejected = !model.Step(state, operation, out _);
-                stuck.Add(new StuckOperation(operation, model.DescribeOperation(operation), rejected));
+                if (model.Step(state, operation, out _))
+                {
+                    throw new InvalidOperationException(
+                        $"the model {model.Name} accepts operation {operation.Id} after the longest prefix, so the search missed a longer one");
+                }
+                stuck.Add(new DescribedOperation(operation, model.DescribeOperation(operation)));
             }
         }
         return new Counterexample(prefix, operations.Count, model.DescribeState(state), stuck);
