@@ -52,8 +52,9 @@ public static class LinearizabilityChecker
         long started = Stopwatch.GetTimestamp();
         IReadOnlyList<SubHistory> parts = model.Partition(history);
         var allowance = new CacheAllowance(cacheEntries);
-        var searches = parts.Select(part => new PartitionSearch<TState>(model, part.Operations, allowance)).ToList();
+        var searches = parts.Select(part => new PartitionSearch<TState>(model, part.Operations, allowance)).ToArray<PartitionSearch<TState>?>();
         var verdicts = new Verdict?[parts.Count];
+        var longestPrefixes = new IReadOnlyList<int>[parts.Count];
 
         // Parts are searched in turns of a few thousand steps rather than one after another: a
         // part that is hard to refute must not hide an easy violation in another part, and one
@@ -64,9 +65,11 @@ public static class LinearizabilityChecker
         {
             for (int i = 0; i < parts.Count && !violation; i++)
             {
-                if (verdicts[i] is null && searches[i].Advance(StepsPerTurn) is { } decided)
+                if (searches[i]?.Advance(StepsPerTurn) is { } decided)
                 {
                     verdicts[i] = decided;
+                    longestPrefixes[i] = searches[i]!.LongestPrefix;
+                    searches[i] = null; // its cache can be large; a decided part needs none of it
                     undecided--;
                     violation = decided == Verdict.NotLinearizable;
                 }
@@ -78,7 +81,7 @@ public static class LinearizabilityChecker
         {
             Verdict partVerdict = verdicts[i] ?? Verdict.Unknown;
             Counterexample? counterexample = partVerdict == Verdict.NotLinearizable
-                ? Explain(model, parts[i].Operations, searches[i].LongestPrefix)
+                ? Explain(model, parts[i].Operations, longestPrefixes[i])
                 : null;
             results.Add(new PartitionResult(parts[i].Label, parts[i].Operations.Count, partVerdict, counterexample));
         }
