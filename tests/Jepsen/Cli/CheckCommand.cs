@@ -15,6 +15,9 @@ public static class CheckCommand
     /// <summary>Default search budget: generous for real histories, bounded for pathological ones.</summary>
     private const double DefaultTimeLimitSeconds = 60;
 
+    /// <summary>A week: longer is a typo, and TimeSpan cannot hold arbitrary doubles.</summary>
+    private const double MaxTimeLimitSeconds = 7 * 24 * 3600;
+
     private static readonly IReadOnlyDictionary<string, HistoryFormat> Formats = new Dictionary<string, HistoryFormat>
     {
         ["auto"] = HistoryFormat.Auto,
@@ -53,9 +56,9 @@ public static class CheckCommand
         timeLimit.Validators.Add(result =>
         {
             double seconds = result.GetValueOrDefault<double>();
-            if (!(seconds > 0) || double.IsInfinity(seconds))
+            if (!(seconds > 0 && seconds <= MaxTimeLimitSeconds))
             {
-                result.AddError("--time-limit must be a positive number of seconds");
+                result.AddError($"--time-limit must be a positive number of seconds, at most {MaxTimeLimitSeconds:0}");
             }
         });
 

@@ -58,7 +58,7 @@ public sealed class EdnEventParser : IHistoryEventParser
             throw new HistoryFormatException(file, lineNumber, $":process must be an integer, found {process}");
         }
         if (Required(map, "type", file, lineNumber) is not KeywordValue typeName ||
-            !OperationFunctionNames.TryParseType(typeName.Name, out EventType type))
+            !EventTypeNames.TryParse(typeName.Name, out EventType type))
         {
             throw new HistoryFormatException(file, lineNumber, ":type must be one of :invoke, :ok, :fail, :info");
         }

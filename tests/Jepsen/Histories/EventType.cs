@@ -15,3 +15,19 @@ public enum EventType
     /// <summary>The outcome is unknown (e.g. a timeout): it may take effect at any later time, or never.</summary>
     Info,
 }
+
+/// <summary>Names of <see cref="EventType"/> as they appear in history files.</summary>
+public static class EventTypeNames
+{
+    public static bool TryParse(string name, out EventType type)
+    {
+        switch (name)
+        {
+            case "invoke": type = EventType.Invoke; return true;
+            case "ok": type = EventType.Ok; return true;
+            case "fail": type = EventType.Fail; return true;
+            case "info": type = EventType.Info; return true;
+            default: type = default; return false;
+        }
+    }
+}

@@ -59,7 +59,7 @@ public sealed class JepsenLogParser : IHistoryEventParser
         {
             throw new HistoryFormatException(file, lineNumber, $"process '{process}' is not an integer");
         }
-        if (!type.StartsWith(':') || !OperationFunctionNames.TryParseType(type[1..], out EventType eventType))
+        if (!type.StartsWith(':') || !EventTypeNames.TryParse(type[1..], out EventType eventType))
         {
             throw new HistoryFormatException(file, lineNumber,
                 $"type '{type}' is not one of :invoke, :ok, :fail, :info");

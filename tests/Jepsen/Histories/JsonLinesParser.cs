@@ -54,7 +54,7 @@ public sealed class JsonLinesParser : IHistoryEventParser
             throw new HistoryFormatException(file, lineNumber, "\"process\" must be an integer");
         }
         string typeName = RequiredString(root, "type", file, lineNumber);
-        if (!OperationFunctionNames.TryParseType(typeName, out EventType type))
+        if (!EventTypeNames.TryParse(typeName, out EventType type))
         {
             throw new HistoryFormatException(file, lineNumber,
                 $"\"type\" '{typeName}' is not one of invoke, ok, fail, info");

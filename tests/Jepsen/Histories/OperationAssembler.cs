@@ -7,13 +7,22 @@ namespace KvStore.Jepsen.Histories;
 /// <item>:fail — it certainly did not take effect, so it is dropped (a timed-out read too);</item>
 /// <item>:info, or no completion at all — unknown: it returns at +infinity with any output accepted.</item>
 /// </list>
-/// Times are the events' own when every event has one, otherwise their order in the file.
+/// Times are the events' own when the events carry them (all or none must), otherwise their
+/// order in the file.
 /// </summary>
 public static class OperationAssembler
 {
     public static IReadOnlyList<Operation> Assemble(IReadOnlyList<HistoryEvent> events)
     {
-        bool timed = events.Count > 0 && events.All(e => e.Time.HasValue);
+        // Times are all or nothing: a history that times some events only is a recorder's bug,
+        // and mixing times with file positions would order operations arbitrarily.
+        bool timed = events.Count > 0 && events[0].Time.HasValue;
+        if (events.FirstOrDefault(e => e.Time.HasValue != timed) is { } odd)
+        {
+            throw Error(odd, timed
+                ? $"this event has no time but line {events[0].Position.Line} has one; time every event or none"
+                : $"this event has a time but line {events[0].Position.Line} has none; time every event or none");
+        }
         var pending = new Dictionary<long, (HistoryEvent Event, long Time)>();
         var operations = new List<(HistoryEvent Invoke, long CallTime, HistoryEvent? Completion, long ReturnTime)>();
 

@@ -38,16 +38,4 @@ public static class OperationFunctionNames
         OperationFunction.Append => "append",
         _ => throw new ArgumentOutOfRangeException(nameof(function), function, "unknown operation function"),
     };
-
-    public static bool TryParseType(string name, out EventType type)
-    {
-        switch (name)
-        {
-            case "invoke": type = EventType.Invoke; return true;
-            case "ok": type = EventType.Ok; return true;
-            case "fail": type = EventType.Fail; return true;
-            case "info": type = EventType.Info; return true;
-            default: type = default; return false;
-        }
-    }
 }

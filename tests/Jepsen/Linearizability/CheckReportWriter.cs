@@ -62,12 +62,9 @@ public static class CheckReportWriter
         }
         output.WriteLine($"  state after the prefix: {counterexample.StateAfterPrefix}");
         output.WriteLine("  cannot be linearized next:");
-        foreach (StuckOperation stuck in counterexample.Stuck)
+        foreach (DescribedOperation stuck in counterexample.Stuck)
         {
-            string why = stuck.RejectedByModel
-                ? $"impossible in state {counterexample.StateAfterPrefix}"
-                : "possible here, but the remaining operations cannot all follow it";
-            output.WriteLine($"    {Format(stuck.Operation, stuck.Description)}: {why}");
+            output.WriteLine($"    {Format(stuck.Operation, stuck.Description)}: impossible in state {counterexample.StateAfterPrefix}");
         }
     }
 

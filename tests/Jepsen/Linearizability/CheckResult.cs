@@ -15,28 +15,3 @@ public sealed record CheckResult(string Model, Verdict Verdict, IReadOnlyList<Pa
 /// <param name="Verdict">This part's verdict.</param>
 /// <param name="Counterexample">Set when <paramref name="Verdict"/> is NotLinearizable.</param>
 public sealed record PartitionResult(string Label, int OperationCount, Verdict Verdict, Counterexample? Counterexample);
-
-/// <summary>
-/// Why a part is not linearizable: the longest prefix the search could linearize and the
-/// operations it could not place next. Every one of them was tried; each was either rejected by
-/// the model in the state the prefix leaves, or accepted but led to a dead end further on.
-/// </summary>
-/// <param name="Prefix">The longest linearizable prefix found, in linearization order.</param>
-/// <param name="TotalOperations">Operations in the part.</param>
-/// <param name="StateAfterPrefix">The model's state after the prefix.</param>
-/// <param name="Stuck">The operations that could have come next in real time.</param>
-public sealed record Counterexample(
-    IReadOnlyList<DescribedOperation> Prefix,
-    int TotalOperations,
-    string StateAfterPrefix,
-    IReadOnlyList<StuckOperation> Stuck);
-
-/// <summary>An operation with the model's description of it.</summary>
-public sealed record DescribedOperation(Operation Operation, string Description);
-
-/// <summary>An operation that could not be linearized right after the longest prefix.</summary>
-/// <param name="Operation">The operation.</param>
-/// <param name="Description">The model's description of it.</param>
-/// <param name="RejectedByModel">True if the model refuses it in the state after the prefix;
-/// false if the model accepts it there but no order of the rest completes the history.</param>
-public sealed record StuckOperation(Operation Operation, string Description, bool RejectedByModel);

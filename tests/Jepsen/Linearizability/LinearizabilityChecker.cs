@@ -32,6 +32,12 @@ public static class LinearizabilityChecker
     /// Throws <see cref="HistoryFormatException"/> for an operation the model does not have.
     /// </summary>
     public static CheckResult Check<TState>(ISequentialModel<TState> model, IReadOnlyList<Operation> history, CheckBudget budget)
+        where TState : notnull =>
+        Check(model, history, budget, CacheAllowance.DefaultEntries);
+
+    /// <summary>As <see cref="Check{TState}(ISequentialModel{TState}, IReadOnlyList{Operation}, CheckBudget)"/>,
+    /// with the number of configurations the search caches may store.</summary>
+    internal static CheckResult Check<TState>(ISequentialModel<TState> model, IReadOnlyList<Operation> history, CheckBudget budget, long cacheEntries)
         where TState : notnull
     {
         foreach (Operation operation in history)
@@ -45,8 +51,10 @@ public static class LinearizabilityChecker
 
         long started = Stopwatch.GetTimestamp();
         IReadOnlyList<SubHistory> parts = model.Partition(history);
-        var searches = parts.Select(part => new PartitionSearch<TState>(model, part.Operations)).ToList();
+        var allowance = new CacheAllowance(cacheEntries);
+        var searches = parts.Select(part => new PartitionSearch<TState>(model, part.Operations, allowance)).ToArray<PartitionSearch<TState>?>();
         var verdicts = new Verdict?[parts.Count];
+        var longestPrefixes = new IReadOnlyList<int>[parts.Count];
 
         // Parts are searched in turns of a few thousand steps rather than one after another: a
         // part that is hard to refute must not hide an easy violation in another part, and one
@@ -57,9 +65,11 @@ public static class LinearizabilityChecker
         {
             for (int i = 0; i < parts.Count && !violation; i++)
             {
-                if (verdicts[i] is null && searches[i].Advance(StepsPerTurn) is { } decided)
+                if (searches[i]?.Advance(StepsPerTurn) is { } decided)
                 {
                     verdicts[i] = decided;
+                    longestPrefixes[i] = searches[i]!.LongestPrefix;
+                    searches[i] = null; // its cache can be large; a decided part needs none of it
                     undecided--;
                     violation = decided == Verdict.NotLinearizable;
                 }
@@ -71,7 +81,7 @@ public static class LinearizabilityChecker
         {
             Verdict partVerdict = verdicts[i] ?? Verdict.Unknown;
             Counterexample? counterexample = partVerdict == Verdict.NotLinearizable
-                ? Explain(model, parts[i].Operations, searches[i].LongestPrefix)
+                ? Explain(model, parts[i].Operations, longestPrefixes[i])
                 : null;
             results.Add(new PartitionResult(parts[i].Label, parts[i].Operations.Count, partVerdict, counterexample));
         }
@@ -84,7 +94,8 @@ public static class LinearizabilityChecker
 
     /// <summary>
     /// Replays the longest prefix and lists the operations that could have come next: those whose
-    /// call precedes the earliest return among the operations left (real-time order forbids the others).
+    /// call precedes the earliest return among the operations left (real-time order forbids the
+    /// others), exactly the candidates the search's walk tries first.
     /// </summary>
     private static Counterexample Explain<TState>(ISequentialModel<TState> model, IReadOnlyList<Operation> operations, IReadOnlyList<int> longest)
         where TState : notnull
@@ -112,14 +123,18 @@ public static class LinearizabilityChecker
                 earliestReturn = Math.Min(earliestReturn, operations[i].ReturnTime);
             }
         }
-        var stuck = new List<StuckOperation>();
+        var stuck = new List<DescribedOperation>();
         for (int i = 0; i < operations.Count; i++)
         {
             Operation operation = operations[i];
             if (!placed[i] && operation.CallTime <= earliestReturn)
             {
-                bool rejected = !model.Step(state, operation, out _);
-                stuck.Add(new StuckOperation(operation, model.DescribeOperation(operation), rejected));
+                if (model.Step(state, operation, out _))
+                {
+                    throw new InvalidOperationException(
+                        $"the model {model.Name} accepts operation {operation.Id} after the longest prefix, so the search missed a longer one");
+                }
+                stuck.Add(new DescribedOperation(operation, model.DescribeOperation(operation)));
             }
         }
         return new Counterexample(prefix, operations.Count, model.DescribeState(state), stuck);

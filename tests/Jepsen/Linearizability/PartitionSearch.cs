@@ -26,13 +26,13 @@ internal sealed class PartitionSearch<TState>
     private int[] _longest = [];
     private Verdict? _verdict;
 
-    public PartitionSearch(ISequentialModel<TState> model, IReadOnlyList<Operation> operations)
+    public PartitionSearch(ISequentialModel<TState> model, IReadOnlyList<Operation> operations, CacheAllowance allowance)
     {
         _model = model;
         _operations = operations;
         _entries = new EntryList(operations);
         _linearized = new LinearizedSet(operations.Count);
-        _cache = new SearchCache<TState>(model.StateComparer);
+        _cache = new SearchCache<TState>(model.StateComparer, allowance);
         _chosen = new int[operations.Count];
         _stateBefore = new TState[operations.Count];
         _state = model.Init();

@@ -71,6 +71,18 @@ public sealed class OperationAssemblerTests
     }
 
     [Fact]
+    public void Times_on_some_events_only_are_an_error()
+    {
+        var error = Assert.Throws<HistoryFormatException>(() => Assemble("""
+            {"process":0,"type":"invoke","f":"write","value":1,"time":500}
+            {"process":1,"type":"invoke","f":"read"}
+            """));
+
+        Assert.Equal(2, error.Line);
+        Assert.Contains("time every event or none", error.Message);
+    }
+
+    [Fact]
     public void A_completion_before_its_invocation_in_time_is_an_error()
     {
         var error = Assert.Throws<HistoryFormatException>(() => Assemble("""

@@ -40,7 +40,7 @@ public sealed class KvAppendModelTests
         PartitionResult part = Assert.Single(result.Partitions);
         Assert.Equal("key \"k\"", part.Label);
         Assert.Equal("\"ab\"", part.Counterexample!.StateAfterPrefix);
-        StuckOperation stuck = Assert.Single(part.Counterexample.Stuck);
+        DescribedOperation stuck = Assert.Single(part.Counterexample.Stuck);
         Assert.Equal("get -> \"ba\"", stuck.Description);
         Assert.Equal(1, stuck.Operation.Process);
         Assert.Equal(5, stuck.Operation.Invoked.Line);

@@ -96,8 +96,12 @@ public sealed class LinearizabilityCheckerTests
     /// register (each operation takes effect at a random point inside its interval), then half
     /// of them get one result changed.
     /// </summary>
-    [Fact]
-    public void Search_agrees_with_brute_force_on_random_small_histories()
+    /// <remarks>Also run with the search cache limited or off: the cache may only prune.</remarks>
+    [Theory]
+    [InlineData(CacheAllowance.DefaultEntries)]
+    [InlineData(3)]
+    [InlineData(0)]
+    public void Search_agrees_with_brute_force_on_random_small_histories(long cacheEntries)
     {
         var random = new Random(20261124);
         int linearizable = 0;
@@ -106,7 +110,8 @@ public sealed class LinearizabilityCheckerTests
             IReadOnlyList<Operation> history = RandomHistory(random, operations: random.Next(1, 8));
             bool expected = BruteForceLinearizable(RegisterModel.CompareAndSet, history);
 
-            Verdict verdict = Check(RegisterModel.CompareAndSet, history).Verdict;
+            Verdict verdict = LinearizabilityChecker.Check(RegisterModel.CompareAndSet, history,
+                new CheckBudget(TimeSpan.FromSeconds(30)), cacheEntries).Verdict;
 
             Assert.True(verdict == (expected ? Verdict.Linearizable : Verdict.NotLinearizable),
                 $"round {round}: brute force says {(expected ? "linearizable" : "not linearizable")}, the search {verdict}:\n" +
