@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 using KvStore.Storage.IO;
 using KvStore.Storage.Lsm.Cache;
@@ -35,7 +36,7 @@ public sealed class TableReader : IDisposable
     private readonly BloomFilter? _filter;
     private readonly FilterMode _filterMode;
     private readonly IKeyPrefixExtractor? _extractor;
-    private long _filterChecks;
+    private long _filterPassed;  // checks answered "maybe"; one counter per outcome keeps it one atomic add per check
     private long _filterUseful;
 
     private TableReader(IStorageFile file, string fileName, ulong fileNumber, TableOptions options, BlockCache? cache, long fileSize, Footer footer)
@@ -108,7 +109,7 @@ public sealed class TableReader : IDisposable
     public TableProperties Properties { get; }
 
     /// <summary>Filter lookups made (by <see cref="TryGet"/> and the MayContain checks).</summary>
-    public long FilterChecks => Volatile.Read(ref _filterChecks);
+    public long FilterChecks => Volatile.Read(ref _filterPassed) + Volatile.Read(ref _filterUseful);
 
     /// <summary>Filter lookups that answered "absent", each sparing a data block read.</summary>
     public long FilterUseful => Volatile.Read(ref _filterUseful);
@@ -173,11 +174,21 @@ public sealed class TableReader : IDisposable
     /// is found too: <paramref name="kind"/> is then <see cref="ValueKind.Deletion"/>.
     /// Consults the filter first.
     /// </summary>
-    public bool TryGet(ReadOnlySpan<byte> userKey, ulong sequence, out ValueKind kind, out byte[] value)
+    public bool TryGet(ReadOnlySpan<byte> userKey, ulong sequence, out ValueKind kind, out byte[] value) =>
+        TryGet(userKey, sequence, out kind, out value, out _);
+
+    /// <summary>
+    /// <see cref="TryGet(ReadOnlySpan{byte}, ulong, out ValueKind, out byte[])"/>, also telling whether
+    /// the filter alone answered (<paramref name="filteredOut"/>: no block was read), so a caller
+    /// keeping its own filter statistics need not check the filter a second time.
+    /// </summary>
+    [SkipLocalsInit]
+    public bool TryGet(ReadOnlySpan<byte> userKey, ulong sequence, out ValueKind kind, out byte[] value, out bool filteredOut)
     {
         kind = default;
         value = [];
-        if (!MayContainUserKey(userKey))
+        filteredOut = !MayContainUserKey(userKey);
+        if (filteredOut)
         {
             return false;
         }
@@ -300,9 +311,9 @@ public sealed class TableReader : IDisposable
 
     private bool CheckFilter(ReadOnlySpan<byte> key)
     {
-        Interlocked.Increment(ref _filterChecks);
         if (_filter!.MayContain(key))
         {
+            Interlocked.Increment(ref _filterPassed);
             return true;
         }
 
