@@ -210,27 +210,36 @@ public sealed class TableReader : IDisposable
             // entry there is smaller, first in the next one.
             for (; index.Valid; index.Next())
             {
-                data.Reset(ReadDataBlock(DecodeHandle(index.Value, _index)));
-                data.Seek(seekKey);
-                if (!data.Valid)
+                Block block = ReadDataBlock(DecodeHandle(index.Value, _index));
+                try
                 {
-                    continue;
-                }
+                    data.Reset(block);
+                    data.Seek(seekKey);
+                    if (!data.Valid)
+                    {
+                        continue;
+                    }
 
-                ReadOnlySpan<byte> found = data.Key;
-                if (!InternalKey.UserKey(found).SequenceEqual(userKey))
+                    ReadOnlySpan<byte> found = data.Key;
+                    if (!InternalKey.UserKey(found).SequenceEqual(userKey))
+                    {
+                        return false;
+                    }
+
+                    kind = InternalKey.Kind(found);
+                    if (kind > ValueKind.Value)
+                    {
+                        throw new StorageCorruptionException(_fileName, block.FileOffset, $"entry has unknown value kind {(byte)kind}");
+                    }
+
+                    value = data.Value.ToArray();
+                    return true;
+                }
+                finally
                 {
-                    return false;
+                    data.Release();
+                    block.Release();
                 }
-
-                kind = InternalKey.Kind(found);
-                if (kind > ValueKind.Value)
-                {
-                    throw new StorageCorruptionException(_fileName, data.Block!.FileOffset, $"entry has unknown value kind {(byte)kind}");
-                }
-
-                value = data.Value.ToArray();
-                return true;
             }
 
             return false;
@@ -238,7 +247,6 @@ public sealed class TableReader : IDisposable
         finally
         {
             index.Release();
-            data.Release();
             if (rented is not null)
             {
                 ArrayPool<byte>.Shared.Return(rented);
@@ -260,12 +268,15 @@ public sealed class TableReader : IDisposable
         return handle;
     }
 
-    /// <summary>Gets a data block from the cache, or reads, checks and caches it.</summary>
+    /// <summary>
+    /// Gets a data block from the cache, or reads, checks and caches it. The caller holds one
+    /// reference on the block and must <see cref="Block.Release"/> it when done.
+    /// </summary>
     internal Block ReadDataBlock(BlockHandle handle)
     {
         if (_cache is null)
         {
-            return ReadBlock(handle, internalKeys: true, _verifyChecksums);
+            return ReadDataBlockFromFile(handle);
         }
 
         if (_cache.TryGet(_fileNumber, handle.Offset, out var cached))
@@ -273,22 +284,45 @@ public sealed class TableReader : IDisposable
             return cached;
         }
 
-        Block block = ReadBlock(handle, internalKeys: true, _verifyChecksums);
+        Block block = ReadDataBlockFromFile(handle);
         _cache.Insert(_fileNumber, handle.Offset, block);
         return block;
     }
 
+    private Block ReadDataBlockFromFile(BlockHandle handle)
+    {
+        byte[] buffer = BlockBufferPool.Rent(handle.Size + TableFormat.BlockTrailerLength);
+        try
+        {
+            ReadBlockContents(handle, buffer, _verifyChecksums);
+            return Block.Parse(buffer, handle.Size, internalKeys: true, _fileName, handle.Offset, pooled: true);
+        }
+        catch
+        {
+            BlockBufferPool.Return(buffer);
+            throw;
+        }
+    }
+
+    /// <summary>A metadata block: read with its checksum verified, kept for the reader's life, not pooled.</summary>
     private Block ReadBlock(BlockHandle handle, bool internalKeys, bool verify) =>
         Block.Parse(ReadBlockContents(handle, verify), handle.Size, internalKeys, _fileName, handle.Offset);
 
-    /// <summary>Reads a block's contents and trailer; checks the type byte and, when asked, the CRC.</summary>
     private byte[] ReadBlockContents(BlockHandle handle, bool verify)
     {
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(handle.Size + TableFormat.BlockTrailerLength);
-        int read = _file.Read(handle.Offset, buffer);
-        if (read != buffer.Length)
+        byte[] buffer = new byte[handle.Size + TableFormat.BlockTrailerLength];
+        ReadBlockContents(handle, buffer, verify);
+        return buffer;
+    }
+
+    /// <summary>Reads a block's contents and trailer into the start of <paramref name="buffer"/>; checks the type byte and, when asked, the CRC.</summary>
+    private void ReadBlockContents(BlockHandle handle, byte[] buffer, bool verify)
+    {
+        int length = handle.Size + TableFormat.BlockTrailerLength;
+        int read = _file.Read(handle.Offset, buffer.AsSpan(0, length));
+        if (read != length)
         {
-            throw new StorageCorruptionException(_fileName, handle.Offset, $"block of {buffer.Length} bytes is cut short at {read} bytes (truncated file)");
+            throw new StorageCorruptionException(_fileName, handle.Offset, $"block of {length} bytes is cut short at {read} bytes (truncated file)");
         }
 
         byte type = buffer[handle.Size];
@@ -305,8 +339,6 @@ public sealed class TableReader : IDisposable
         {
             throw new StorageCorruptionException(_fileName, handle.Offset + handle.Size, $"unknown block compression type {type}");
         }
-
-        return buffer;
     }
 
     private bool CheckFilter(ReadOnlySpan<byte> key)
