@@ -139,4 +139,31 @@ public sealed class FasterLogStoreCrashTests : IDisposable
         Assert.Equal(new LogHardState(2, 3, 600), reopened.GetHardState(1));
         Assert.Equal(new LogHardState(4, 0, 600), reopened.GetHardState(2));
     }
+
+    [Fact]
+    public void A_torn_commit_slot_falls_back_to_the_previous_commit()
+    {
+        using (FasterLogStore store = Open())
+        {
+            store.Append(1, [Entry(1, "first")]);
+            store.Sync();
+            store.Append(1, [Entry(2, "second")]);
+            store.Sync();
+        }
+
+        // The commit file holds two slots (crc, commit number, length, metadata); tear the newer one.
+        string path = $"{_directory}/commit";
+        byte[] data = File.ReadAllBytes(path);
+        long first = BitConverter.ToInt64(data, 4);
+        long second = BitConverter.ToInt64(data, 65536 + 4);
+        int newer = first > second ? 0 : 65536;
+        data[newer + 20] ^= 0xFF;
+        File.WriteAllBytes(path, data);
+
+        using FasterLogStore reopened = Open();
+        Assert.Equal(1, reopened.LastIndex(1));
+        Assert.Equal("first", Encoding.UTF8.GetString(reopened.GetEntries(1, 1, 2)[0].Data.Span));
+        reopened.Append(1, [Entry(2, "second again")]);
+        reopened.Sync();
+    }
 }
