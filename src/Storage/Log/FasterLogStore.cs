@@ -119,6 +119,9 @@ public sealed class FasterLogStore : IRaftLogStore
         get { lock (_lock) { return _syncCount; } }
     }
 
+    /// <summary>FasterLog's begin address: everything before it has been truncated away (tests).</summary>
+    internal long BeginAddress => _log.BeginAddress;
+
     /// <summary>The FasterLog segment file that holds <paramref name="address"/>.</summary>
     public string SegmentPath(long address) => $"{_directory}/{LogFileName}.{address >> _options.SegmentSizeBits}";
 
