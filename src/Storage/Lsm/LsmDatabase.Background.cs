@@ -1,9 +1,9 @@
 using KvStore.Storage.IO;
-using Version = KvStore.Storage.Lsm.Versions.Version;
 using KvStore.Storage.Lsm.Iterators;
 using KvStore.Storage.Lsm.Records;
 using KvStore.Storage.Lsm.Table;
 using KvStore.Storage.Lsm.Versions;
+using Version = KvStore.Storage.Lsm.Versions.Version;
 
 namespace KvStore.Storage.Lsm;
 
@@ -23,14 +23,22 @@ public sealed partial class LsmDatabase
     {
         lock (_mutex)
         {
+            long flushAttempts = _flushAttempts;
+            long compactionAttempts = _compactionAttempts;
             while (_immutables.Count > 0 || _compacting || Compaction.BestScore(_versions.Current, _options).Score >= 1)
             {
                 ThrowIfDisposed();
-                if (_flushError != null || _compactionError != null)
+                if (_flushError != null && _flushAttempts > flushAttempts)
                 {
-                    throw WrapBackgroundError((_flushError ?? _compactionError)!);
+                    throw WrapBackgroundError(_flushError);
                 }
 
+                if (_compactionError != null && _compactionAttempts > compactionAttempts)
+                {
+                    throw WrapBackgroundError(_compactionError);
+                }
+
+                Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);
             }
         }
@@ -213,6 +221,7 @@ public sealed partial class LsmDatabase
                 lock (_mutex)
                 {
                     _flushError = null;
+                    _flushAttempts++;
                     Monitor.PulseAll(_mutex);
                 }
 
@@ -223,6 +232,7 @@ public sealed partial class LsmDatabase
                 lock (_mutex)
                 {
                     _flushError = e;
+                    _flushAttempts++;
                     Monitor.PulseAll(_mutex);
                     if (!_disposed)
                     {
@@ -379,6 +389,7 @@ public sealed partial class LsmDatabase
                 lock (_mutex)
                 {
                     _compactionError = null;
+                    _compactionAttempts++;
                     _compacting = false;
                     Monitor.PulseAll(_mutex);
                 }
@@ -388,6 +399,7 @@ public sealed partial class LsmDatabase
                 lock (_mutex)
                 {
                     _compactionError = e;
+                    _compactionAttempts++;
                     _compacting = false;
                     Monitor.PulseAll(_mutex);
                     if (!_disposed)

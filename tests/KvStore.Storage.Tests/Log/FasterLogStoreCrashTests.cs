@@ -110,6 +110,7 @@ public sealed class FasterLogStoreCrashTests : IDisposable
     [Fact]
     public void Compaction_truncates_the_log_and_reopen_replays_from_a_checkpoint()
     {
+        long initialBegin;
         using (FasterLogStore store = Open())
         {
             for (long i = 1; i <= 600; i++)
@@ -120,7 +121,7 @@ public sealed class FasterLogStoreCrashTests : IDisposable
 
             store.SaveHardState(1, new LogHardState(2, 3, 600));
             store.Sync();
-            Assert.True(File.Exists($"{_directory}/raftlog.log.0"));
+            initialBegin = store.BeginAddress;
 
             store.CompactPrefix(1, 590, 1);
             store.CompactPrefix(2, 600, 1);
@@ -129,14 +130,41 @@ public sealed class FasterLogStoreCrashTests : IDisposable
             store.Sync();
         }
 
-        // The first segment held only compacted entries: FasterLog dropped it.
-        Assert.False(File.Exists($"{_directory}/raftlog.log.0"));
+        // The truncation was persisted by the last commit: the reopened log starts at a later checkpoint.
         using FasterLogStore reopened = Open();
+        Assert.True(reopened.BeginAddress > initialBegin + (500 * 1000), $"log begins at {reopened.BeginAddress}, first at {initialBegin}");
         Assert.Equal(591, reopened.FirstIndex(1));
         Assert.Equal(600, reopened.LastIndex(1));
         Assert.StartsWith("595-", Encoding.UTF8.GetString(reopened.GetEntries(1, 595, 596)[0].Data.Span));
         Assert.Equal(601, reopened.FirstIndex(2));
         Assert.Equal(new LogHardState(2, 3, 600), reopened.GetHardState(1));
         Assert.Equal(new LogHardState(4, 0, 600), reopened.GetHardState(2));
+    }
+
+    [Fact]
+    public void A_torn_commit_slot_falls_back_to_the_previous_commit()
+    {
+        using (FasterLogStore store = Open())
+        {
+            store.Append(1, [Entry(1, "first")]);
+            store.Sync();
+            store.Append(1, [Entry(2, "second")]);
+            store.Sync();
+        }
+
+        // The commit file holds two slots (crc, commit number, length, metadata); tear the newer one.
+        string path = $"{_directory}/commit";
+        byte[] data = File.ReadAllBytes(path);
+        long first = BitConverter.ToInt64(data, 4);
+        long second = BitConverter.ToInt64(data, 65536 + 4);
+        int newer = first > second ? 0 : 65536;
+        data[newer + 20] ^= 0xFF;
+        File.WriteAllBytes(path, data);
+
+        using FasterLogStore reopened = Open();
+        Assert.Equal(1, reopened.LastIndex(1));
+        Assert.Equal("first", Encoding.UTF8.GetString(reopened.GetEntries(1, 1, 2)[0].Data.Span));
+        reopened.Append(1, [Entry(2, "second again")]);
+        reopened.Sync();
     }
 }

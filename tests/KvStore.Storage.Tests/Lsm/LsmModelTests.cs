@@ -18,10 +18,29 @@ public sealed class LsmModelTests
     private const string Directory = "/model";
 
     [Fact]
-    public void Random_operations_with_crashes_match_the_reference_model() =>
-        ModelSeeds.Run(ciDefault: 100, seed => new ModelRun(seed).Execute(operations: 400));
+    public void Random_operations_with_crashes_match_the_reference_model()
+    {
+        var totals = new RunTotals();
+        ModelSeeds.Run(ciDefault: 100, seed => new ModelRun(seed, totals).Execute(operations: 400));
 
-    private sealed class ModelRun(int seed)
+        // Guard against a vacuous run: the seeds together must have crashed, lost unsynced
+        // writes, flushed and compacted.
+        if (ModelSeeds.Get(100).Count() >= 50)
+        {
+            Assert.True(totals.Crashes > 20, $"{totals.Crashes} crashes");
+            Assert.True(totals.CrashesThatLostWrites > 5, $"{totals.CrashesThatLostWrites} crashes lost unsynced writes");
+            Assert.True(totals.Compactions > 100, $"{totals.Compactions} compactions");
+        }
+    }
+
+    private sealed class RunTotals
+    {
+        public int Crashes;
+        public int CrashesThatLostWrites;
+        public long Compactions;
+    }
+
+    private sealed class ModelRun(int seed, RunTotals totals)
     {
         private readonly Random _rng = new(seed);
         private readonly FaultInjectingFileSystem _fs = new();
@@ -47,7 +66,12 @@ public sealed class LsmModelTests
                 Level0StopTrigger = 5,
                 BlockCacheBytes = _rng.Next(2) == 0 ? 0 : 32 * 1024,
                 MaxOpenTables = 8,
-                Table = new TableOptions { BlockSize = 256, RestartInterval = _rng.Next(1, 8) },
+                Table = new TableOptions
+                {
+                    BlockSize = 256,
+                    RestartInterval = _rng.Next(1, 8),
+                    PrefixExtractor = _rng.Next(2) == 0 ? new FixedPrefixExtractor(2) : null,
+                },
             };
             _db = LsmDatabase.Open(Directory, _options);
             try
@@ -59,6 +83,7 @@ public sealed class LsmModelTests
 
                 _db.WaitForCompactions();
                 CheckEverything();
+                totals.Compactions += _db.GetStatistics().Compactions;
             }
             finally
             {
@@ -129,6 +154,7 @@ public sealed class LsmModelTests
             else if (r < 860)
             {
                 ReleaseSnapshots();
+                totals.Compactions += _db.GetStatistics().Compactions;
                 _db.Dispose();
                 _db = LsmDatabase.Open(Directory, _options);
                 MarkDurable();
@@ -195,7 +221,9 @@ public sealed class LsmModelTests
             CrashMode mode = (CrashMode)_rng.Next(3);
             _fs.Crash(mode, _rng);
             ReleaseSnapshots();
+            totals.Compactions += _db.GetStatistics().Compactions;
             _db.Dispose();
+            totals.Crashes++;
             _db = LsmDatabase.Open(Directory, _options);
             List<KeyValuePair<string, string>> actual = Scan(null, null, null, reverse: false);
 
@@ -205,6 +233,7 @@ public sealed class LsmModelTests
             {
                 if (candidate.SequenceEqual(actual))
                 {
+                    totals.CrashesThatLostWrites += k < _sinceDurable.Count ? 1 : 0;
                     _model = candidate;
                     MarkDurable();
                     return;
