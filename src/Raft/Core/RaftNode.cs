@@ -355,11 +355,12 @@ public sealed partial class RaftNode
         }
         else
         {
-            foreach (ulong id in _tracker.Progress.Keys.ToList())
+            foreach (var (id, pr) in _tracker.Progress.ToList())
             {
                 if (id != Id)
                 {
-                    MaybeSendAppend(id, sendIfEmpty: false);
+                    // A member we know nothing about yet (just added) gets a probe now, not at the next heartbeat.
+                    MaybeSendAppend(id, sendIfEmpty: pr.Match == 0);
                 }
             }
         }
