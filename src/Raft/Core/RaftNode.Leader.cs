@@ -333,7 +333,8 @@ public sealed partial class RaftNode
             return;
         }
         bool wasPaused = pr.IsPaused;
-        if (!pr.MaybeUpdate(m.Index))
+        // A probe answered at exactly the known match (e.g. right after a snapshot) also proves where the follower is.
+        if (!pr.MaybeUpdate(m.Index) && !(pr.Match == m.Index && pr.State == ProgressState.Probe))
         {
             return;
         }
