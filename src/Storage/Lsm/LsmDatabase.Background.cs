@@ -23,14 +23,22 @@ public sealed partial class LsmDatabase
     {
         lock (_mutex)
         {
+            long flushAttempts = _flushAttempts;
+            long compactionAttempts = _compactionAttempts;
             while (_immutables.Count > 0 || _compacting || Compaction.BestScore(_versions.Current, _options).Score >= 1)
             {
                 ThrowIfDisposed();
-                if (_flushError != null || _compactionError != null)
+                if (_flushError != null && _flushAttempts > flushAttempts)
                 {
-                    throw WrapBackgroundError((_flushError ?? _compactionError)!);
+                    throw WrapBackgroundError(_flushError);
                 }
 
+                if (_compactionError != null && _compactionAttempts > compactionAttempts)
+                {
+                    throw WrapBackgroundError(_compactionError);
+                }
+
+                Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);
             }
         }
@@ -213,6 +221,7 @@ public sealed partial class LsmDatabase
                 lock (_mutex)
                 {
                     _flushError = null;
+                    _flushAttempts++;
                     Monitor.PulseAll(_mutex);
                 }
 
@@ -223,6 +232,7 @@ public sealed partial class LsmDatabase
                 lock (_mutex)
                 {
                     _flushError = e;
+                    _flushAttempts++;
                     Monitor.PulseAll(_mutex);
                     if (!_disposed)
                     {
@@ -379,6 +389,7 @@ public sealed partial class LsmDatabase
                 lock (_mutex)
                 {
                     _compactionError = null;
+                    _compactionAttempts++;
                     _compacting = false;
                     Monitor.PulseAll(_mutex);
                 }
@@ -388,6 +399,7 @@ public sealed partial class LsmDatabase
                 lock (_mutex)
                 {
                     _compactionError = e;
+                    _compactionAttempts++;
                     _compacting = false;
                     Monitor.PulseAll(_mutex);
                     if (!_disposed)
@@ -542,6 +554,10 @@ public sealed partial class LsmDatabase
         ulong logNumber;
         ulong manifestNumber;
         ulong currentWal;
+        IReadOnlyList<string> names;
+
+        // Listed under the lock that guards file-number allocation: a table numbered and created
+        // after the live set was taken must not be mistaken for garbage.
         lock (_mutex)
         {
             live = [.. _pendingOutputs];
@@ -561,16 +577,14 @@ public sealed partial class LsmDatabase
             logNumber = _versions.LogNumber;
             manifestNumber = _versions.ManifestNumber;
             currentWal = _mem.LogNumber;
-        }
-
-        IReadOnlyList<string> names;
-        try
-        {
-            names = _fs.ListFiles(_directory);
-        }
-        catch (IOException)
-        {
-            return;
+            try
+            {
+                names = _fs.ListFiles(_directory);
+            }
+            catch (IOException)
+            {
+                return;
+            }
         }
 
         foreach (string name in names)

@@ -69,22 +69,20 @@ public sealed partial class LsmDatabase
     {
         var write = new PendingWrite(new WriteBatch(), Sync: false, AppliedIndex: 0, ForceSwitch: true);
         Submit(write);
-        Memtable? sealedTable = write.Sealed;
-        if (sealedTable == null)
-        {
-            return;
-        }
-
         lock (_mutex)
         {
-            while (_immutables.Contains(sealedTable))
+            // Everything sealed so far, including memtables an earlier failed flush left behind.
+            List<Memtable> targets = _immutables;
+            long attempts = _flushAttempts;
+            while (targets.Any(_immutables.Contains))
             {
                 ThrowIfDisposed();
-                if (_flushError != null)
+                if (_flushError != null && _flushAttempts > attempts)
                 {
                     throw WrapBackgroundError(_flushError);
                 }
 
+                Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);
             }
         }
@@ -143,6 +141,7 @@ public sealed partial class LsmDatabase
         // Only the leader reaches here, so the memtable has a single writer; readers never block.
         Exception? error = null;
         ulong sequence = firstSequence;
+        long walLengthBefore = wal?.Length ?? 0;
         try
         {
             if (wal != null && !write.ForceSwitch)
@@ -159,7 +158,17 @@ public sealed partial class LsmDatabase
                 Interlocked.Add(ref _walBytesWritten, payloads.Sum(p => p.Length + RecordFormat.HeaderSize));
                 if (sync)
                 {
-                    wal.Sync();
+                    try
+                    {
+                        wal.Sync();
+                    }
+                    catch (IOException)
+                    {
+                        // Not durable and not applied: take the records back out of the WAL.
+                        wal.TruncateTo(walLengthBefore);
+                        throw;
+                    }
+
                     Interlocked.Increment(ref _walSyncs);
                 }
             }
@@ -185,9 +194,9 @@ public sealed partial class LsmDatabase
         {
             if (error != null)
             {
-                // The WAL was cut back to its last whole record; still, never reuse these sequence
-                // numbers, and move to a fresh WAL in case the cut did not take.
-                _walBroken = true;
+                // The WAL was cut back to before this group; still, never reuse these sequence
+                // numbers, and move to a fresh WAL if the cut did not take.
+                _walBroken = wal?.Broken ?? false;
                 sequence = firstSequence + (ulong)group.Sum(w => w.Batch.Count);
             }
 
@@ -260,6 +269,8 @@ public sealed partial class LsmDatabase
     {
         bool allowDelay = !write.ForceSwitch;
         bool force = write.ForceSwitch;
+        long flushAttempts = _flushAttempts;
+        long compactionAttempts = _compactionAttempts;
         while (true)
         {
             ThrowIfDisposed();
@@ -284,24 +295,26 @@ public sealed partial class LsmDatabase
 
             if (_immutables.Count >= _options.MaxImmutableMemtables)
             {
-                if (_flushError != null)
+                if (_flushError != null && _flushAttempts > flushAttempts)
                 {
                     throw WrapBackgroundError(_flushError);
                 }
 
                 _stops++;
+                Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);
                 continue;
             }
 
             if (level0 >= _options.Level0StopTrigger)
             {
-                if (_compactionError != null)
+                if (_compactionError != null && _compactionAttempts > compactionAttempts)
                 {
                     throw WrapBackgroundError(_compactionError);
                 }
 
                 _stops++;
+                Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);
                 continue;
             }

@@ -42,6 +42,11 @@ public sealed partial class LsmDatabase : IDisposable
     private Thread? _compactionThread;
     private Exception? _flushError;
     private Exception? _compactionError;
+
+    // Finished flush and compaction attempts: a waiter reports a background error only if an
+    // attempt made after it started waiting failed, never a stale one from before space came back.
+    private long _flushAttempts;
+    private long _compactionAttempts;
     private bool _compacting;
 
     private LsmDatabase(string directory, LsmOptions options)

@@ -74,6 +74,13 @@ internal sealed class RecordWriter : IDisposable
         }
     }
 
+    /// <summary>Drops records after <paramref name="length"/> (a group whose sync failed); marks the writer broken if that fails.</summary>
+    public void TruncateTo(long length)
+    {
+        Length = length;
+        Rollback();
+    }
+
     public void Sync()
     {
         if (Broken)

@@ -28,7 +28,9 @@ namespace KvStore.Storage.Lsm.Table;
 ///   bits     := 64-byte cache-line blocks (count = (length - 2) / 64), bit p of a block is bit
 ///               (p mod 64) of its little-endian u64 word p / 64
 ///   u8 probes per key | u8 filter layout (1 = XXH64 seed 0, block = high 32 bits of the hash
-///               scaled to the block count, probes = double hashing of the low 32 bits mod 512)
+///               scaled to the block count, probe i = (h1 + i*h2 + (i^3-i)/6) mod 512 with
+///               h1 = hash bits 0..8, h2 = hash bits 9..17: enhanced double hashing)
+///   Keys are the user keys, or with a prefix extractor the prefixes of in-domain user keys.
 ///
 /// properties block contents:
 ///   varint64 entry count | varint64 data bytes | varint64 index bytes | varint64 filter bytes

@@ -155,6 +155,12 @@ internal sealed class VersionSet : IDisposable
         {
             edit.NextFileNumber = NextFileNumber;
             Version next = Current.Apply(edit);
+            if (edit.NewFiles.Count > 0)
+            {
+                // New tables' directory entries must be durable before an edit names them.
+                _fs.SyncDirectory(_directory);
+            }
+
             if (_manifest == null)
             {
                 WriteNewManifest(next, edit);

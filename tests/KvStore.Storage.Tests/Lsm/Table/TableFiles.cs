@@ -5,23 +5,21 @@ using KvStore.Storage.Lsm.Table;
 
 namespace KvStore.Storage.Tests.Lsm.Table;
 
-/// <summary>Builds tables into a temporary directory and opens them; deletes the directory on dispose.</summary>
+/// <summary>Builds tables on a fault-injecting in-memory file system and opens them.</summary>
 internal sealed class TableFiles : IDisposable
 {
+    private const string Directory = "/tables";
     private readonly List<TableReader> _readers = [];
     private ulong _nextFileNumber = 1;
 
     public TableFiles()
     {
-        Directory = Path.Combine(Path.GetTempPath(), "kvstore-table-tests-" + Guid.NewGuid().ToString("N"));
         FileSystem.CreateDirectory(Directory);
     }
 
-    public IFileSystem FileSystem { get; } = PhysicalFileSystem.Instance;
+    public FaultInjectingFileSystem FileSystem { get; } = new();
 
-    public string Directory { get; }
-
-    public string PathOf(string name) => Path.Combine(Directory, name);
+    public string PathOf(string name) => Directory + "/" + name;
 
     /// <summary>Writes a table of <paramref name="entries"/> (already in internal-key order).</summary>
     public (string Path, TableProperties Properties) Build(IEnumerable<KeyValuePair<byte[], byte[]>> entries, TableOptions options, string? name = null)
@@ -42,7 +40,7 @@ internal sealed class TableFiles : IDisposable
         var file = FileSystem.Open(path, OpenMode.Read);
         try
         {
-            var reader = TableReader.Open(file, Path.GetFileName(path), fileNumber, options, cache);
+            var reader = TableReader.Open(file, path, fileNumber, options, cache);
             _readers.Add(reader);
             return reader;
         }
@@ -59,14 +57,10 @@ internal sealed class TableFiles : IDisposable
         return Open(path, options, cache);
     }
 
-    /// <summary>Flips one bit of a stored file.</summary>
-    public void FlipBit(string path, long offset, int bit)
+    public long LengthOf(string path)
     {
-        using var file = FileSystem.Open(path, OpenMode.ReadWrite);
-        Span<byte> b = stackalloc byte[1];
-        Assert.Equal(1, file.Read(offset, b));
-        b[0] ^= (byte)(1 << bit);
-        file.Write(offset, b);
+        using var file = FileSystem.Open(path, OpenMode.Read);
+        return file.Length;
     }
 
     public void Truncate(string path, long length)
@@ -82,15 +76,6 @@ internal sealed class TableFiles : IDisposable
         foreach (var reader in _readers)
         {
             reader.Dispose();
-        }
-
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover temp directory is harmless; failing a passing test over it is not.
         }
     }
 }

@@ -81,7 +81,7 @@ public sealed class TableRoundTripTests : IDisposable
         var (path, built) = _files.Build(model, new TableOptions());
         using var reader = _files.Open(path, new TableOptions());
 
-        Assert.Equal(new FileInfo(path).Length, built.FileSize);
+        Assert.Equal(_files.LengthOf(path), built.FileSize);
         Assert.Equal(built.FileSize, reader.Properties.FileSize);
         Assert.Equal(5000, reader.Properties.EntryCount);
         Assert.Equal(model.Keys.First(), reader.Properties.SmallestKey);
