@@ -63,7 +63,7 @@ public static class StorageBench
                 // One engine failing (a native library that does not load here) must not hide the others' results.
                 string failure = $"{engine.Name} failed: {e.GetType().Name}: {e.Message}";
                 failures.Add(failure);
-                Console.Error.WriteLine("error: " + failure);
+                Console.Error.WriteLine($"error: {engine.Name} failed: {e}");
             }
             finally
             {
