@@ -9,6 +9,8 @@ namespace KvStore.Storage.Lsm.Cache;
 /// Split into 16 shards, each with its own lock and a sixteenth of the capacity, so
 /// concurrent readers rarely wait for each other. Keyed by (table file number, block offset):
 /// file numbers are never reused, so a deleted table's blocks simply age out.
+/// The cache holds one reference on each block it keeps (see <see cref="Block"/>) and drops
+/// it on eviction, so a block's buffer is recycled once no reader uses it either.
 /// Thread-safe.
 /// </summary>
 public sealed class BlockCache
@@ -51,12 +53,28 @@ public sealed class BlockCache
         }
     }
 
+    /// <summary>Finds a block and takes a reference on it for the caller, who must <see cref="Block.Release"/> it.</summary>
     internal bool TryGet(ulong fileNumber, long offset, [NotNullWhen(true)] out Block? block) =>
         ShardFor(fileNumber, offset).TryGet(new CacheKey(fileNumber, offset), out block);
 
-    /// <summary>Adds a block (replacing one cached under the same key), evicting the least recently used to stay within capacity.</summary>
+    /// <summary>
+    /// Adds a block (replacing one cached under the same key), evicting the least recently used
+    /// to stay within capacity. The cache takes its own reference; the caller keeps theirs.
+    /// </summary>
     internal void Insert(ulong fileNumber, long offset, Block block) =>
         ShardFor(fileNumber, offset).Insert(new CacheKey(fileNumber, offset), block);
+
+    /// <summary>The blocks held now (tests check their reference counts).</summary>
+    internal List<Block> SnapshotBlocks()
+    {
+        var blocks = new List<Block>();
+        foreach (var shard in _shards)
+        {
+            shard.CollectBlocks(blocks);
+        }
+
+        return blocks;
+    }
 
     private Shard ShardFor(ulong fileNumber, long offset)
     {
@@ -84,6 +102,8 @@ public sealed class BlockCache
         public CacheKey Key { get; } = key;
 
         public Block? Block { get; } = block;
+
+        public long Charge { get; } = block?.Charge ?? 0;
 
         public Node Previous { get; set; } = null!;
 
@@ -134,6 +154,7 @@ public sealed class BlockCache
                     LinkFirst(node);
                     _hits++;
                     block = node.Block!;
+                    block.AddReference(); // under the lock: the cache's own reference keeps the count above zero
                     return true;
                 }
 
@@ -150,8 +171,7 @@ public sealed class BlockCache
             {
                 if (_map.Remove(key, out var old))
                 {
-                    Unlink(old);
-                    _usage -= old.Block!.Charge;
+                    Drop(old);
                 }
 
                 if (charge > _capacity)
@@ -162,15 +182,26 @@ public sealed class BlockCache
                 while (_usage + charge > _capacity)
                 {
                     Node victim = _head.Previous;
-                    Unlink(victim);
                     _map.Remove(victim.Key);
-                    _usage -= victim.Block!.Charge;
+                    Drop(victim);
                 }
 
+                block.AddReference();
                 var node = new Node(key, block);
                 _map.Add(key, node);
                 LinkFirst(node);
                 _usage += charge;
+            }
+        }
+
+        public void CollectBlocks(List<Block> blocks)
+        {
+            lock (_lock)
+            {
+                for (Node node = _head.Next; node != _head; node = node.Next)
+                {
+                    blocks.Add(node.Block!);
+                }
             }
         }
 
@@ -183,14 +214,21 @@ public sealed class BlockCache
                     Node next = node.Next;
                     if (node.Key.FileNumber == fileNumber)
                     {
-                        Unlink(node);
                         _map.Remove(node.Key);
-                        _usage -= node.Block!.Charge;
+                        Drop(node);
                     }
 
                     node = next;
                 }
             }
+        }
+
+        /// <summary>Unlinks a node already removed from the map and releases the cache's reference on its block.</summary>
+        private void Drop(Node node)
+        {
+            Unlink(node);
+            _usage -= node.Charge;
+            node.Block!.Release();
         }
 
         private static void Unlink(Node node)

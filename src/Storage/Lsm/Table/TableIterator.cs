@@ -3,14 +3,16 @@ namespace KvStore.Storage.Lsm.Table;
 /// <summary>
 /// A two-level cursor over a table: the index block's cursor picks a data block, the data
 /// block's cursor walks its entries, moving to the neighbouring block at either end. Holds
-/// at most one data block; with a cache, blocks are shared with other readers.
+/// at most one data block, with a reference on it (released when it moves to another block
+/// or is disposed); with a cache, blocks are shared with other readers.
 /// </summary>
 internal sealed class TableIterator : IInternalIterator
 {
     private readonly TableReader _table;
     private readonly BlockIterator _index = new();
     private readonly BlockIterator _data = new();
-    private long _dataBlockOffset = -1; // offset of the block loaded in _data, -1 if none
+    private Block? _dataBlock;          // the block loaded in _data, on which this iterator holds a reference
+    private long _dataBlockOffset = -1; // its offset, -1 if none
 
     public TableIterator(TableReader table)
     {
@@ -73,9 +75,8 @@ internal sealed class TableIterator : IInternalIterator
 
     public void Dispose()
     {
-        _data.Release();
+        DropDataBlock();
         _index.Release();
-        _dataBlockOffset = -1;
     }
 
     private void EnsureValid()
@@ -91,19 +92,29 @@ internal sealed class TableIterator : IInternalIterator
     {
         if (!_index.Valid)
         {
-            _data.Release();
-            _dataBlockOffset = -1;
+            DropDataBlock();
             return false;
         }
 
         BlockHandle handle = _table.DecodeHandle(_index.Value, _table.IndexBlock);
         if (handle.Offset != _dataBlockOffset)
         {
-            _data.Reset(_table.ReadDataBlock(handle));
+            Block block = _table.ReadDataBlock(handle);
+            _data.Reset(block);
+            _dataBlock?.Release(); // only after _data stopped reading it
+            _dataBlock = block;
             _dataBlockOffset = handle.Offset;
         }
 
         return true;
+    }
+
+    private void DropDataBlock()
+    {
+        _data.Release();
+        _dataBlock?.Release();
+        _dataBlock = null;
+        _dataBlockOffset = -1;
     }
 
     private void SkipEmptyBlocksForward()

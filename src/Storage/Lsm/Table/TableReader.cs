@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 using KvStore.Storage.IO;
 using KvStore.Storage.Lsm.Cache;
@@ -35,7 +36,7 @@ public sealed class TableReader : IDisposable
     private readonly BloomFilter? _filter;
     private readonly FilterMode _filterMode;
     private readonly IKeyPrefixExtractor? _extractor;
-    private long _filterChecks;
+    private long _filterPassed;  // checks answered "maybe"; one counter per outcome keeps it one atomic add per check
     private long _filterUseful;
 
     private TableReader(IStorageFile file, string fileName, ulong fileNumber, TableOptions options, BlockCache? cache, long fileSize, Footer footer)
@@ -108,7 +109,7 @@ public sealed class TableReader : IDisposable
     public TableProperties Properties { get; }
 
     /// <summary>Filter lookups made (by <see cref="TryGet"/> and the MayContain checks).</summary>
-    public long FilterChecks => Volatile.Read(ref _filterChecks);
+    public long FilterChecks => Volatile.Read(ref _filterPassed) + Volatile.Read(ref _filterUseful);
 
     /// <summary>Filter lookups that answered "absent", each sparing a data block read.</summary>
     public long FilterUseful => Volatile.Read(ref _filterUseful);
@@ -173,11 +174,21 @@ public sealed class TableReader : IDisposable
     /// is found too: <paramref name="kind"/> is then <see cref="ValueKind.Deletion"/>.
     /// Consults the filter first.
     /// </summary>
-    public bool TryGet(ReadOnlySpan<byte> userKey, ulong sequence, out ValueKind kind, out byte[] value)
+    public bool TryGet(ReadOnlySpan<byte> userKey, ulong sequence, out ValueKind kind, out byte[] value) =>
+        TryGet(userKey, sequence, out kind, out value, out _);
+
+    /// <summary>
+    /// <see cref="TryGet(ReadOnlySpan{byte}, ulong, out ValueKind, out byte[])"/>, also telling whether
+    /// the filter alone answered (<paramref name="filteredOut"/>: no block was read), so a caller
+    /// keeping its own filter statistics need not check the filter a second time.
+    /// </summary>
+    [SkipLocalsInit]
+    public bool TryGet(ReadOnlySpan<byte> userKey, ulong sequence, out ValueKind kind, out byte[] value, out bool filteredOut)
     {
         kind = default;
         value = [];
-        if (!MayContainUserKey(userKey))
+        filteredOut = !MayContainUserKey(userKey);
+        if (filteredOut)
         {
             return false;
         }
@@ -199,27 +210,36 @@ public sealed class TableReader : IDisposable
             // entry there is smaller, first in the next one.
             for (; index.Valid; index.Next())
             {
-                data.Reset(ReadDataBlock(DecodeHandle(index.Value, _index)));
-                data.Seek(seekKey);
-                if (!data.Valid)
+                Block block = ReadDataBlock(DecodeHandle(index.Value, _index));
+                try
                 {
-                    continue;
-                }
+                    data.Reset(block);
+                    data.Seek(seekKey);
+                    if (!data.Valid)
+                    {
+                        continue;
+                    }
 
-                ReadOnlySpan<byte> found = data.Key;
-                if (!InternalKey.UserKey(found).SequenceEqual(userKey))
+                    ReadOnlySpan<byte> found = data.Key;
+                    if (!InternalKey.UserKey(found).SequenceEqual(userKey))
+                    {
+                        return false;
+                    }
+
+                    kind = InternalKey.Kind(found);
+                    if (kind > ValueKind.Value)
+                    {
+                        throw new StorageCorruptionException(_fileName, block.FileOffset, $"entry has unknown value kind {(byte)kind}");
+                    }
+
+                    value = data.Value.ToArray();
+                    return true;
+                }
+                finally
                 {
-                    return false;
+                    data.Release();
+                    block.Release();
                 }
-
-                kind = InternalKey.Kind(found);
-                if (kind > ValueKind.Value)
-                {
-                    throw new StorageCorruptionException(_fileName, data.Block!.FileOffset, $"entry has unknown value kind {(byte)kind}");
-                }
-
-                value = data.Value.ToArray();
-                return true;
             }
 
             return false;
@@ -227,7 +247,6 @@ public sealed class TableReader : IDisposable
         finally
         {
             index.Release();
-            data.Release();
             if (rented is not null)
             {
                 ArrayPool<byte>.Shared.Return(rented);
@@ -249,12 +268,15 @@ public sealed class TableReader : IDisposable
         return handle;
     }
 
-    /// <summary>Gets a data block from the cache, or reads, checks and caches it.</summary>
+    /// <summary>
+    /// Gets a data block from the cache, or reads, checks and caches it. The caller holds one
+    /// reference on the block and must <see cref="Block.Release"/> it when done.
+    /// </summary>
     internal Block ReadDataBlock(BlockHandle handle)
     {
         if (_cache is null)
         {
-            return ReadBlock(handle, internalKeys: true, _verifyChecksums);
+            return ReadDataBlockFromFile(handle);
         }
 
         if (_cache.TryGet(_fileNumber, handle.Offset, out var cached))
@@ -262,22 +284,45 @@ public sealed class TableReader : IDisposable
             return cached;
         }
 
-        Block block = ReadBlock(handle, internalKeys: true, _verifyChecksums);
+        Block block = ReadDataBlockFromFile(handle);
         _cache.Insert(_fileNumber, handle.Offset, block);
         return block;
     }
 
+    private Block ReadDataBlockFromFile(BlockHandle handle)
+    {
+        byte[] buffer = BlockBufferPool.Rent(handle.Size + TableFormat.BlockTrailerLength);
+        try
+        {
+            ReadBlockContents(handle, buffer, _verifyChecksums);
+            return Block.Parse(buffer, handle.Size, internalKeys: true, _fileName, handle.Offset, pooled: true);
+        }
+        catch
+        {
+            BlockBufferPool.Return(buffer);
+            throw;
+        }
+    }
+
+    /// <summary>A metadata block: read with its checksum verified, kept for the reader's life, not pooled.</summary>
     private Block ReadBlock(BlockHandle handle, bool internalKeys, bool verify) =>
         Block.Parse(ReadBlockContents(handle, verify), handle.Size, internalKeys, _fileName, handle.Offset);
 
-    /// <summary>Reads a block's contents and trailer; checks the type byte and, when asked, the CRC.</summary>
     private byte[] ReadBlockContents(BlockHandle handle, bool verify)
     {
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(handle.Size + TableFormat.BlockTrailerLength);
-        int read = _file.Read(handle.Offset, buffer);
-        if (read != buffer.Length)
+        byte[] buffer = new byte[handle.Size + TableFormat.BlockTrailerLength];
+        ReadBlockContents(handle, buffer, verify);
+        return buffer;
+    }
+
+    /// <summary>Reads a block's contents and trailer into the start of <paramref name="buffer"/>; checks the type byte and, when asked, the CRC.</summary>
+    private void ReadBlockContents(BlockHandle handle, byte[] buffer, bool verify)
+    {
+        int length = handle.Size + TableFormat.BlockTrailerLength;
+        int read = _file.Read(handle.Offset, buffer.AsSpan(0, length));
+        if (read != length)
         {
-            throw new StorageCorruptionException(_fileName, handle.Offset, $"block of {buffer.Length} bytes is cut short at {read} bytes (truncated file)");
+            throw new StorageCorruptionException(_fileName, handle.Offset, $"block of {length} bytes is cut short at {read} bytes (truncated file)");
         }
 
         byte type = buffer[handle.Size];
@@ -294,15 +339,13 @@ public sealed class TableReader : IDisposable
         {
             throw new StorageCorruptionException(_fileName, handle.Offset + handle.Size, $"unknown block compression type {type}");
         }
-
-        return buffer;
     }
 
     private bool CheckFilter(ReadOnlySpan<byte> key)
     {
-        Interlocked.Increment(ref _filterChecks);
         if (_filter!.MayContain(key))
         {
+            Interlocked.Increment(ref _filterPassed);
             return true;
         }
 

@@ -127,6 +127,64 @@ public sealed class BlockCacheTests : IDisposable
         Assert.True(cache.Hits > 0);
     }
 
+    [Fact]
+    public void A_cached_block_keeps_its_buffer_until_the_cache_and_every_reader_let_go()
+    {
+        var cache = new BlockCache(16 * 10_000);
+        byte[] data = new byte[1024];
+        BitConverter.TryWriteBytes(data.AsSpan(1000), 1);
+        var block = Block.Parse(data, 1004, internalKeys: true, "test.sst", 0, pooled: true);
+        cache.Insert(3, 0, block);
+        Assert.Equal(2, block.References); // the reader that read it, and the cache
+        Assert.True(cache.TryGet(3, 0, out var again));
+        Assert.Same(block, again);
+        Assert.Equal(3, block.References);
+        block.Release();
+        again.Release();
+        Assert.Equal(1, block.References);
+
+        Assert.True(cache.TryGet(3, 0, out var held));
+        cache.EvictFile(3);
+        Assert.Equal(1, held.References); // evicted, but a reader still uses it: the buffer stays
+        Assert.Same(data, held.Data);
+        held.Release();
+        Assert.Equal(0, held.References);
+        Assert.Throws<ObjectDisposedException>(() => held.Data);
+        Assert.Throws<InvalidOperationException>(() => held.Release());
+    }
+
+    [Fact]
+    public void Readers_release_every_block_they_take()
+    {
+        var model = TableRoundTripTests.Generate(new Random(62), 5000, TableRoundTripTests.KeyShape.ManyVersions);
+        var cache = new BlockCache(1 << 20);
+        using var reader = _files.BuildAndOpen(model, new TableOptions { BlockSize = 1024 }, cache);
+        var keys = model.Keys.ToList();
+        var random = new Random(62);
+        for (int i = 0; i < 500; i++)
+        {
+            byte[] key = keys[random.Next(keys.Count)];
+            Assert.True(reader.TryGet(InternalKey.UserKey(key), InternalKey.Sequence(key), out _, out _));
+            using var iterator = reader.NewIterator();
+            iterator.Seek(key);
+            for (int n = 0; n < 50 && iterator.Valid; n++)
+            {
+                if (random.Next(3) == 0)
+                {
+                    iterator.Prev();
+                }
+                else
+                {
+                    iterator.Next();
+                }
+            }
+        }
+
+        var blocks = cache.SnapshotBlocks();
+        Assert.True(blocks.Count > 10);
+        Assert.All(blocks, b => Assert.Equal(1, b.References)); // only the cache's own reference is left
+    }
+
     /// <summary>A parsed block whose entries occupy <paramref name="entryBytes"/> (one restart point).</summary>
     private static Block NewBlock(int entryBytes)
     {

@@ -75,7 +75,8 @@ public sealed class BloomFilterTests(ITestOutputHelper output) : IDisposable
             byte[] absentKey = Encoding.ASCII.GetBytes("ABSENT" + i);
             long lookupsBefore = cache.Hits + cache.Misses;
             bool passedFilter = reader.MayContainUserKey(absentKey);
-            Assert.False(reader.TryGet(absentKey, ulong.MaxValue, out _, out _));
+            Assert.False(reader.TryGet(absentKey, ulong.MaxValue, out _, out _, out bool filteredOut));
+            Assert.Equal(!passedFilter, filteredOut);
             if (!passedFilter)
             {
                 filtered++;
