@@ -63,7 +63,7 @@ public static class StorageBench
                 // One engine failing (a native library that does not load here) must not hide the others' results.
                 string failure = $"{engine.Name} failed: {e.GetType().Name}: {e.Message}";
                 failures.Add(failure);
-                Console.Error.WriteLine("error: " + failure);
+                Console.Error.WriteLine($"error: {engine.Name} failed: {e}");
             }
             finally
             {
@@ -81,11 +81,9 @@ public static class StorageBench
             $"faster has no ordered iteration, so it has no scan. Total {total.Elapsed.TotalSeconds:F0} s.";
         Console.WriteLine();
         Console.WriteLine(table);
+        string shapes = string.Concat(runs.Where(r => !string.IsNullOrEmpty(r.Detail)).Select(r => $"{r.Engine} after the run: {r.Detail}\n"));
         Console.WriteLine(footer);
-        foreach (EngineRun run in runs.Where(r => !string.IsNullOrEmpty(r.Detail)))
-        {
-            Console.WriteLine($"{run.Engine} after the run: {run.Detail}");
-        }
+        Console.Write(shapes);
         foreach (string failure in failures)
         {
             Console.WriteLine("FAILED: " + failure);
@@ -93,7 +91,7 @@ public static class StorageBench
 
         if (options.OutFile is not null)
         {
-            File.WriteAllText(options.OutFile, header + "\n\n" + table + "\n" + footer + "\n");
+            File.WriteAllText(options.OutFile, header + "\n\n" + table + "\n" + footer + "\n" + shapes);
             Console.WriteLine($"written to {options.OutFile}");
         }
 
