@@ -129,7 +129,9 @@ public sealed class ClientConnection
         }
         catch (Exception ex) when (ex is IOException or SocketException)
         {
+            // The client reset the connection: nobody will read answers, so stop serving it.
             _logger.LogDebug("Client connection {ConnectionId} ({Remote}) receive failed: {Message}", Id, RemoteEndPoint, ex.Message);
+            Abort();
         }
         catch (Exception ex)
         {
@@ -140,6 +142,10 @@ public sealed class ClientConnection
         try
         {
             await CloseAsync(writer, input, fatal).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            _logger.LogDebug("Client connection {ConnectionId} ({Remote}) cut before its answers were written", Id, RemoteEndPoint);
         }
         catch (Exception ex)
         {
