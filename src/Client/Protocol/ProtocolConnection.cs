@@ -251,7 +251,9 @@ public sealed class ProtocolConnection : IAsyncDisposable
         _pending[requestId] = pending;
 
         // Fail() sets _failure before it drains _pending: either it sees this entry, or we see
-        // _failure here. Whoever removes the entry completes it and releases its slot.
+        // _failure here (the barrier keeps our read of _failure after our write to _pending).
+        // Whoever removes the entry completes it and releases its slot.
+        Interlocked.MemoryBarrier();
         if ((Volatile.Read(ref _failure) is not null || !_outbox.TryEnqueue(new OutboundFrame(type, requestId, request)))
             && _pending.TryRemove(requestId, out _))
         {

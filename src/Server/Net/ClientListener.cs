@@ -126,8 +126,9 @@ public sealed class ClientListener : IAsyncDisposable
             {
                 accepted = await listenSocket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException && _stopping.IsCancellationRequested)
+            catch (Exception) when (_stopping.IsCancellationRequested)
             {
+                // Cancelled, or the socket was disposed under the pending accept: we are stopping.
                 return;
             }
             catch (SocketException ex)
