@@ -242,40 +242,30 @@ public sealed class ProtocolConnection : IAsyncDisposable
                 ErrorCode.FrameTooLarge, $"{type} payload", ProtocolLimits.MaxFrameBytesName, _options.Limits.MaxFrameBytes, size, "bytes"));
         }
 
+        // The slot is held until the server's answer arrives (or the connection dies), even if
+        // the caller stops waiting: the server counts the request in flight until it answers, so
+        // releasing early would let a burst after cancellations exceed the server's limit.
         await _inFlightSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ulong requestId = (ulong)Interlocked.Increment(ref _lastRequestId);
-            var pending = new PendingRequest(type);
-            _pending[requestId] = pending;
+        ulong requestId = (ulong)Interlocked.Increment(ref _lastRequestId);
+        var pending = new PendingRequest(type);
+        _pending[requestId] = pending;
 
-            // Fail() sets _failure before it drains _pending: either it sees this entry, or we see
-            // _failure here. Whoever removes the entry completes it.
-            if ((Volatile.Read(ref _failure) is not null || !_outbox.TryEnqueue(new OutboundFrame(type, requestId, request)))
-                && _pending.TryRemove(requestId, out _))
-            {
-                ThrowIfFailed();
-                throw new KvStoreConnectionException($"connection to {RemoteEndPoint} is closing");
-            }
-
-            using var registration = cancellationToken.CanBeCanceled
-                ? cancellationToken.UnsafeRegister(
-                    static (state, token) =>
-                    {
-                        var (connection, id) = ((ProtocolConnection, ulong))state!;
-                        if (connection._pending.TryRemove(id, out var abandoned))
-                        {
-                            abandoned.TrySetCanceled(token);
-                        }
-                    },
-                    (this, requestId))
-                : default;
-            return await pending.Task.ConfigureAwait(false);
-        }
-        finally
+        // Fail() sets _failure before it drains _pending: either it sees this entry, or we see
+        // _failure here (the barrier keeps our read of _failure after our write to _pending).
+        // Whoever removes the entry completes it and releases its slot.
+        Interlocked.MemoryBarrier();
+        if ((Volatile.Read(ref _failure) is not null || !_outbox.TryEnqueue(new OutboundFrame(type, requestId, request)))
+            && _pending.TryRemove(requestId, out _))
         {
             _inFlightSlots.Release();
+            ThrowIfFailed();
+            throw new KvStoreConnectionException($"connection to {RemoteEndPoint} is closing");
         }
+
+        using var registration = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static (state, token) => ((PendingRequest)state!).TrySetCanceled(token), pending)
+            : default;
+        return await pending.Task.ConfigureAwait(false);
     }
 
     private void ThrowIfFailed()
@@ -383,6 +373,13 @@ public sealed class ProtocolConnection : IAsyncDisposable
 
         if (!_pending.TryRemove(frame.RequestId, out var pending))
         {
+            throw new KvStoreProtocolException(
+                ErrorCode.InvalidFrame, $"server sent frame type {(byte)frame.Type} for request {frame.RequestId}, which is not pending");
+        }
+
+        _inFlightSlots.Release();
+        if (pending.Task.IsCompleted)
+        {
             // The caller cancelled; the late answer has nobody to go to.
             _logger.LogTrace("Dropping answer to abandoned request {RequestId} ({Type})", frame.RequestId, frame.Type);
             return;
@@ -421,6 +418,7 @@ public sealed class ProtocolConnection : IAsyncDisposable
         {
             if (_pending.TryRemove(requestId, out var pending))
             {
+                _inFlightSlots.Release();
                 pending.TrySetException(new KvStoreConnectionException(failure.Message, failure.InnerException));
             }
         }

@@ -25,6 +25,10 @@ namespace KvStore.Server.Net;
 /// </remarks>
 public sealed class ClientConnection
 {
+    // Lingering close after a protocol violation: how long and how much input to discard.
+    private static readonly TimeSpan LingerTimeout = TimeSpan.FromSeconds(2);
+    private const long MaxLingerBytes = 16 * 1024 * 1024;
+
     private readonly Socket _socket;
     private readonly IRequestHandler _handler;
     private readonly ClientListenerOptions _options;
@@ -125,7 +129,9 @@ public sealed class ClientConnection
         }
         catch (Exception ex) when (ex is IOException or SocketException)
         {
+            // The client reset the connection: nobody will read answers, so stop serving it.
             _logger.LogDebug("Client connection {ConnectionId} ({Remote}) receive failed: {Message}", Id, RemoteEndPoint, ex.Message);
+            Abort();
         }
         catch (Exception ex)
         {
@@ -135,7 +141,11 @@ public sealed class ClientConnection
 
         try
         {
-            await CloseAsync(writer, fatal).ConfigureAwait(false);
+            await CloseAsync(writer, input, fatal).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            _logger.LogDebug("Client connection {ConnectionId} ({Remote}) cut before its answers were written", Id, RemoteEndPoint);
         }
         catch (Exception ex)
         {
@@ -151,7 +161,7 @@ public sealed class ClientConnection
         }
     }
 
-    private async Task CloseAsync(Task writer, bool fatal)
+    private async Task CloseAsync(Task writer, PipeReader input, bool fatal)
     {
         using var drainTimeout = CancellationTokenSource.CreateLinkedTokenSource(_aborted.Token);
         drainTimeout.CancelAfter(_options.DrainTimeout);
@@ -170,6 +180,41 @@ public sealed class ClientConnection
 
         _outbox.Complete();
         await writer.WaitAsync(drainTimeout.Token).ConfigureAwait(false);
+        if (fatal)
+        {
+            await LingerAsync(input).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// After a protocol violation the client may still be sending (the rest of an oversized
+    /// frame). Closing a socket with unread input makes TCP send a reset, which can destroy the
+    /// Error frame before the client reads it; so send FIN first and discard input for a short
+    /// while (bounded in time and bytes), as HTTP servers do with a "lingering close".
+    /// </summary>
+    private async Task LingerAsync(PipeReader input)
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+            using var linger = CancellationTokenSource.CreateLinkedTokenSource(_aborted.Token);
+            linger.CancelAfter(LingerTimeout);
+            long discarded = 0;
+            while (discarded < MaxLingerBytes)
+            {
+                var result = await input.ReadAsync(linger.Token).ConfigureAwait(false);
+                discarded += result.Buffer.Length;
+                input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+            // The client did not go away in time or reset: close anyway.
+        }
     }
 
     private async Task WriteLoopAsync(PipeWriter output)

@@ -25,6 +25,7 @@ public sealed class ClientListener : IAsyncDisposable
     private readonly ConcurrentDictionary<long, (ClientConnection Connection, Task Run)> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _socket;
+    private IPEndPoint? _localEndPoint;
     private Task _acceptLoop = Task.CompletedTask;
     private long _lastConnectionId;
     private int _stopped;
@@ -42,7 +43,7 @@ public sealed class ClientListener : IAsyncDisposable
 
     /// <summary>The bound address (with the actual port when the options asked for port 0).</summary>
     /// <exception cref="InvalidOperationException">Before <see cref="Start"/>.</exception>
-    public IPEndPoint LocalEndPoint => (IPEndPoint?)_socket?.LocalEndPoint ?? throw new InvalidOperationException("the listener has not been started");
+    public IPEndPoint LocalEndPoint => _localEndPoint ?? throw new InvalidOperationException("the listener has not been started");
 
     /// <summary>The connections open right now.</summary>
     public IReadOnlyCollection<ClientConnection> Connections => _connections.Values.Select(entry => entry.Connection).ToArray();
@@ -69,6 +70,7 @@ public sealed class ClientListener : IAsyncDisposable
         }
 
         _socket = socket;
+        _localEndPoint = (IPEndPoint)socket.LocalEndPoint!;
         _logger.LogInformation("Client listener on {Endpoint}", LocalEndPoint);
         _acceptLoop = AcceptLoopAsync(socket);
     }
@@ -124,8 +126,9 @@ public sealed class ClientListener : IAsyncDisposable
             {
                 accepted = await listenSocket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException && _stopping.IsCancellationRequested)
+            catch (Exception) when (_stopping.IsCancellationRequested)
             {
+                // Cancelled, or the socket was disposed under the pending accept: we are stopping.
                 return;
             }
             catch (SocketException ex)

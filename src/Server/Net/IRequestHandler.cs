@@ -8,6 +8,12 @@ namespace KvStore.Server.Net;
 /// it concurrently — many requests of one connection may be in progress at once and may
 /// complete in any order — after it has checked the handshake, the frame and the request limits.
 /// </summary>
+/// <remarks>
+/// The listener calls <see cref="HandleAsync"/> on the connection's read loop and only awaits
+/// the result if it is not already complete (the Kestrel way: no thread hop for fast answers).
+/// So the handler must not block: slow work (a Raft round trip, a disk read) returns an
+/// incomplete <see cref="ValueTask{TResult}"/> and the read loop moves on to the next frame.
+/// </remarks>
 public interface IRequestHandler
 {
     /// <summary>

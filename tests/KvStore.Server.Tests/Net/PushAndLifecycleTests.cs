@@ -1,0 +1,88 @@
+using Google.Protobuf;
+using KvStore.Client;
+using KvStore.Client.Protocol;
+using KvStore.Client.Protocol.Messages;
+
+namespace KvStore.Server.Tests.Net;
+
+public sealed class PushAndLifecycleTests
+{
+    private static ByteString B(string s) => ByteString.CopyFromUtf8(s);
+
+    [Fact]
+    public async Task A_frame_pushed_by_the_server_reaches_the_client_between_responses()
+    {
+        var handler = new DictionaryKvHandler();
+        await using var server = new TestServer(handler);
+        var client = await server.ConnectAsync();
+        var other = await server.ConnectAsync();
+        await client.StatusAsync(new StatusRequest());
+        var connection = Assert.Single(handler.StatusCallers);
+
+        await connection.SendPushAsync(FrameType.RangeResponse, new RangeResponse { Count = 1, Kvs = { new KeyValue { Key = B("watched"), Value = B("changed") } } });
+        await connection.SendPushAsync(FrameType.StatusResponse, new StatusResponse { Name = "pushed" });
+        var response = await client.PutAsync(new PutRequest { Key = B("k"), Value = B("v") });
+
+        var first = await client.PushFrames.ReadAsync().AsTask().WaitAsync(TestServer.HangGuard);
+        var second = await client.PushFrames.ReadAsync().AsTask().WaitAsync(TestServer.HangGuard);
+        Assert.Equal(FrameType.RangeResponse, first.Type);
+        Assert.Equal("changed", ((RangeResponse)first.ParseMessage()).Kvs[0].Value.ToStringUtf8());
+        Assert.Equal("pushed", ((StatusResponse)second.ParseMessage()).Name);
+        Assert.NotNull(response.Header);
+        Assert.False(other.PushFrames.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task Pushing_to_a_closed_connection_fails_with_a_connection_exception()
+    {
+        var handler = new DictionaryKvHandler();
+        await using var server = new TestServer(handler);
+        var client = await server.ConnectAsync();
+        await client.StatusAsync(new StatusRequest());
+        var connection = Assert.Single(handler.StatusCallers);
+
+        await client.DisposeAsync();
+        await Task.Delay(Timeout.Infinite, connection.Closed).ContinueWith(_ => { }).WaitAsync(TestServer.HangGuard);
+
+        await Assert.ThrowsAsync<KvStoreConnectionException>(() => connection.SendPushAsync(FrameType.StatusResponse, new StatusResponse()).AsTask());
+    }
+
+    [Fact]
+    public async Task Stopping_the_listener_answers_in_flight_requests_then_closes_connections()
+    {
+        var handler = new GatedHandler();
+        var server = new TestServer(handler);
+        var client = await server.ConnectAsync();
+        var inFlight = client.RangeAsync(new RangeRequest { Key = B("in-flight") });
+        await handler.ArrivalsAsync(1);
+
+        var stop = server.Listener.StopAsync();
+        Assert.False(stop.IsCompleted);
+        handler.Open("in-flight");
+        var response = await inFlight.WaitAsync(TestServer.HangGuard);
+        await stop.WaitAsync(TestServer.HangGuard);
+        await client.Completion.WaitAsync(TestServer.HangGuard);
+
+        Assert.Equal("value-of-in-flight", response.Kvs[0].Value.ToStringUtf8());
+        Assert.Empty(server.Listener.Connections);
+        await Assert.ThrowsAsync<KvStoreConnectionException>(() => client.RangeAsync(new RangeRequest { Key = B("late") }));
+        await Assert.ThrowsAsync<KvStoreConnectionException>(() => server.ConnectAsync());
+        await server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Stopping_with_a_cancelled_token_cuts_connections_and_fails_pending_requests()
+    {
+        var handler = new GatedHandler();
+        var server = new TestServer(handler);
+        var client = await server.ConnectAsync();
+        var stuck = client.RangeAsync(new RangeRequest { Key = B("never-answered") });
+        await handler.ArrivalsAsync(1);
+
+        await server.Listener.StopAsync(new CancellationToken(canceled: true)).WaitAsync(TestServer.HangGuard);
+
+        await Assert.ThrowsAsync<KvStoreConnectionException>(() => stuck.WaitAsync(TestServer.HangGuard));
+        Assert.False(client.IsConnected);
+        await server.DisposeAsync();
+    }
+}
