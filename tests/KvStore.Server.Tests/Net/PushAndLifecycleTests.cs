@@ -41,8 +41,10 @@ public sealed class PushAndLifecycleTests
         await client.StatusAsync(new StatusRequest());
         var connection = Assert.Single(handler.StatusCallers);
 
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onClosed = connection.Closed.Register(() => closed.TrySetResult());
         await client.DisposeAsync();
-        await Task.Delay(Timeout.Infinite, connection.Closed).ContinueWith(_ => { }).WaitAsync(TestServer.HangGuard);
+        await closed.Task.WaitAsync(TestServer.HangGuard);
 
         await Assert.ThrowsAsync<KvStoreConnectionException>(() => connection.SendPushAsync(FrameType.StatusResponse, new StatusResponse()).AsTask());
     }
