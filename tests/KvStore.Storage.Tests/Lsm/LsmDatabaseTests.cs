@@ -147,4 +147,55 @@ public sealed class LsmDatabaseTests
             Assert.False(it.Valid);
         }
     }
+
+    [Fact]
+    public void Seek_for_prev_lands_on_the_last_key_at_or_before_the_target()
+    {
+        var fs = new FaultInjectingFileSystem();
+        using var db = LsmDatabase.Open("/db", SmallOptions(fs));
+        foreach (string k in new[] { "b", "d", "f" })
+        {
+            db.Put(B(k), B(k));
+        }
+
+        db.Flush();
+        db.Delete(B("d"));
+        using LsmIterator it = db.NewIterator();
+        it.SeekForPrev(B("d"));
+        Assert.Equal("b", S(it.Key));
+        it.SeekForPrev(B("f"));
+        Assert.Equal("f", S(it.Key));
+        it.SeekForPrev(B("z"));
+        Assert.Equal("f", S(it.Key));
+        it.SeekForPrev(B("a"));
+        Assert.False(it.Valid);
+    }
+
+    [Fact]
+    public void Bloom_filters_spare_table_reads_for_absent_keys_and_statistics_count_the_work()
+    {
+        var fs = new FaultInjectingFileSystem();
+        using var db = LsmDatabase.Open("/db", SmallOptions(fs) with { MemtableSizeBytes = 64 * 1024, TargetFileSize = 64 * 1024 });
+        for (int i = 0; i < 5000; i++)
+        {
+            db.Put(B($"present{i:D5}"), B(new string('v', 20)));
+        }
+
+        db.Flush();
+        db.WaitForCompactions();
+        LsmStatistics before = db.GetStatistics();
+        for (int i = 0; i < 2000; i++)
+        {
+            Assert.False(db.TryGet(B($"present{i:D5}-absent"), out _));
+        }
+
+        LsmStatistics after = db.GetStatistics();
+        long checks = after.BloomChecks - before.BloomChecks;
+        long useful = after.BloomUseful - before.BloomUseful;
+        Assert.True(checks >= 1900, $"{checks} filter checks for 2000 absent keys inside the tables' ranges");
+        Assert.True(useful >= checks * 0.95, $"only {useful} of {checks} filter checks ruled the table out");
+        Assert.True(after.UserBytesWritten >= 5000 * 29);
+        Assert.True(after.BytesFlushed > 0 && after.WriteAmplification > 0);
+        Assert.Equal(after.Levels.Sum(l => l.Tables), fs.ListFiles("/db").Count(n => n.EndsWith(".sst", StringComparison.Ordinal)));
+    }
 }
