@@ -127,7 +127,7 @@ public sealed partial class LsmDatabase
             }
         }
 
-        // Replay the WALs, oldest first, into memtables flushed to L0 as they fill. Every WAL
+        // Replay the WALs, oldest first, into memtables written to L0. Every WAL
         // is read whole (a torn tail cut) and its writes land in tables before the new manifest
         // says the WAL is no longer needed.
         var edit = new VersionEdit();
@@ -142,7 +142,10 @@ public sealed partial class LsmDatabase
             foreach (var (offset, payload) in reader.ReadAll())
             {
                 lastSequence = Math.Max(lastSequence, WalRecord.Replay(payload, mem, path, offset));
-                if (mem.ApproximateBytes >= _options.MemtableSizeBytes)
+
+                // The WALs hold at most a few memtables' worth; gathering them into few tables keeps
+                // a recovery from pushing L0 past its stop trigger.
+                if (mem.ApproximateBytes >= 4L * _options.MemtableSizeBytes)
                 {
                     appliedIndex = Math.Max(appliedIndex, mem.MaxAppliedIndex);
                     AddRecoveredTable(mem, edit);
