@@ -69,6 +69,7 @@ public sealed partial class LsmDatabase
     {
         var write = new PendingWrite(new WriteBatch(), Sync: false, AppliedIndex: 0, ForceSwitch: true);
         Submit(write);
+        RunInlineBackgroundWork();
         lock (_mutex)
         {
             // Everything sealed so far, including memtables an earlier failed flush left behind.
@@ -82,6 +83,7 @@ public sealed partial class LsmDatabase
                     throw WrapBackgroundError(_flushError);
                 }
 
+                ThrowIfInlineWorkIsStuck();
                 Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);
             }
@@ -89,6 +91,19 @@ public sealed partial class LsmDatabase
     }
 
     private void Submit(PendingWrite write)
+    {
+        RunInlineBackgroundWork();
+        try
+        {
+            SubmitToGroup(write);
+        }
+        finally
+        {
+            RunInlineBackgroundWork();
+        }
+    }
+
+    private void SubmitToGroup(PendingWrite write)
     {
         List<PendingWrite> group;
         ulong firstSequence;
@@ -302,6 +317,7 @@ public sealed partial class LsmDatabase
                     throw WrapBackgroundError(_flushError);
                 }
 
+                ThrowIfInlineWorkIsStuck();
                 _stops++;
                 Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);
@@ -315,6 +331,7 @@ public sealed partial class LsmDatabase
                     throw WrapBackgroundError(_compactionError);
                 }
 
+                ThrowIfInlineWorkIsStuck();
                 _stops++;
                 Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);

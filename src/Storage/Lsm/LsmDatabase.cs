@@ -34,6 +34,7 @@ public sealed partial class LsmDatabase : IDisposable
     private readonly SortedDictionary<ulong, int> _snapshots = [];
     private readonly HashSet<ulong> _pendingOutputs = [];
     private readonly object _compactionLock = new();
+    private readonly object _inlineLock = new();
     private Memtable _mem;
     private List<Memtable> _immutables = [];
     private ulong _lastSequence;
@@ -96,7 +97,11 @@ public sealed partial class LsmDatabase : IDisposable
             throw;
         }
 
-        db.StartBackgroundThreads();
+        if (!options.InlineBackgroundWork)
+        {
+            db.StartBackgroundThreads();
+        }
+
         return db;
     }
 

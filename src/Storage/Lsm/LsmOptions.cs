@@ -56,6 +56,13 @@ public sealed record LsmOptions
     /// <summary>Test hook: called by the compaction thread before each compaction (a test slows compaction with it).</summary>
     internal Action? BeforeCompaction { get; init; }
 
+    /// <summary>
+    /// Test hook: no background threads; pending flushes and compactions run on the writing
+    /// thread before and after each write (and in Flush/WaitForCompactions). A single-threaded
+    /// test then behaves the same on every run, so a failing seed replays exactly.
+    /// </summary>
+    internal bool InlineBackgroundWork { get; init; }
+
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(FileSystem);
