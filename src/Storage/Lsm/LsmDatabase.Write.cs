@@ -21,6 +21,7 @@ public sealed partial class LsmDatabase
     private long _bloomChecks;
     private long _bloomUseful;
     private long _bloomUseless;
+    private long _prefixFilterSkips;
     private long _userBytesWritten;
     private long _walBytesWritten;
     private long _walSyncs;

@@ -281,6 +281,7 @@ public sealed partial class LsmDatabase : IDisposable
                 BloomChecks = Interlocked.Read(ref _bloomChecks),
                 BloomUseful = Interlocked.Read(ref _bloomUseful),
                 BloomUseless = Interlocked.Read(ref _bloomUseless),
+                PrefixFilterSkips = Interlocked.Read(ref _prefixFilterSkips),
                 UserBytesWritten = _userBytesWritten,
                 WalBytesWritten = _walBytesWritten,
                 WalSyncs = _walSyncs,
@@ -448,6 +449,7 @@ public sealed partial class LsmDatabase : IDisposable
         {
             if (filterPrefix != null && !handle.Reader.MayContainPrefix(filterPrefix))
             {
+                Interlocked.Increment(ref _prefixFilterSkips);
                 handle.Release();
                 return null;
             }

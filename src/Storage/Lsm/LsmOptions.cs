@@ -100,6 +100,10 @@ public sealed record ReadOptions
     /// <summary>Exclusive upper bound on user keys.</summary>
     public byte[]? UpperBound { get; init; }
 
-    /// <summary>Only keys starting with this prefix; tables whose prefix filter rules it out are skipped.</summary>
+    /// <summary>
+    /// Only keys starting with this prefix. When the table prefix extractor maps this prefix to
+    /// itself (so every key starting with it has exactly this extracted prefix), tables whose
+    /// prefix filter rules it out are skipped without reading a block.
+    /// </summary>
     public byte[]? Prefix { get; init; }
 }

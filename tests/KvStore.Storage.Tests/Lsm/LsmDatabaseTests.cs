@@ -198,4 +198,45 @@ public sealed class LsmDatabaseTests
         Assert.True(after.BytesFlushed > 0 && after.WriteAmplification > 0);
         Assert.Equal(after.Levels.Sum(l => l.Tables), fs.ListFiles("/db").Count(n => n.EndsWith(".sst", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public void Prefix_iteration_skips_tables_whose_prefix_filter_rules_the_prefix_out()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var options = SmallOptions(fs) with
+        {
+            MemtableSizeBytes = 1 << 20,
+            Level0CompactionTrigger = 20,
+            Level0SlowdownTrigger = 21,
+            Level0StopTrigger = 22,
+            Table = new TableOptions { BlockSize = 512, PrefixExtractor = new FixedPrefixExtractor(2) },
+        };
+        using var db = LsmDatabase.Open("/db", options);
+
+        // Ten L0 tables; each holds keys of prefixes p0 and one other, pN. Only the other nine
+        // tables' ranges cover "p3", so only a filter can spare them.
+        for (int table = 0; table < 10; table++)
+        {
+            db.Put(B($"p0-table{table}"), B("x"));
+            for (int i = 0; i < 20; i++)
+            {
+                db.Put(B($"p{table}-{i:D2}"), B($"value{table}.{i}"));
+            }
+
+            db.Put(B($"p9-end{table}"), B("x"));
+            db.Flush();
+        }
+
+        var keys = new List<string>();
+        using (LsmIterator it = db.NewIterator(new ReadOptions { Prefix = B("p3") }))
+        {
+            for (it.SeekToFirst(); it.Valid; it.Next())
+            {
+                keys.Add(S(it.Key));
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"p3-{i:D2}"), keys);
+        Assert.True(db.GetStatistics().PrefixFilterSkips >= 8, $"{db.GetStatistics().PrefixFilterSkips} tables skipped");
+    }
 }
