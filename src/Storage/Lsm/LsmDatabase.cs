@@ -34,6 +34,7 @@ public sealed partial class LsmDatabase : IDisposable
     private readonly SortedDictionary<ulong, int> _snapshots = [];
     private readonly HashSet<ulong> _pendingOutputs = [];
     private readonly object _compactionLock = new();
+    private readonly object _inlineLock = new();
     private Memtable _mem;
     private List<Memtable> _immutables = [];
     private ulong _lastSequence;
@@ -96,7 +97,11 @@ public sealed partial class LsmDatabase : IDisposable
             throw;
         }
 
-        db.StartBackgroundThreads();
+        if (!options.InlineBackgroundWork)
+        {
+            db.StartBackgroundThreads();
+        }
+
         return db;
     }
 
@@ -276,6 +281,7 @@ public sealed partial class LsmDatabase : IDisposable
                 BloomChecks = Interlocked.Read(ref _bloomChecks),
                 BloomUseful = Interlocked.Read(ref _bloomUseful),
                 BloomUseless = Interlocked.Read(ref _bloomUseless),
+                PrefixFilterSkips = Interlocked.Read(ref _prefixFilterSkips),
                 UserBytesWritten = _userBytesWritten,
                 WalBytesWritten = _walBytesWritten,
                 WalSyncs = _walSyncs,
@@ -443,6 +449,7 @@ public sealed partial class LsmDatabase : IDisposable
         {
             if (filterPrefix != null && !handle.Reader.MayContainPrefix(filterPrefix))
             {
+                Interlocked.Increment(ref _prefixFilterSkips);
                 handle.Release();
                 return null;
             }

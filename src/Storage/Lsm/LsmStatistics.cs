@@ -17,6 +17,9 @@ public sealed record LsmStatistics
     /// <summary>Checks where the filter said "maybe" and the table did not hold the key (false positives).</summary>
     public long BloomUseless { get; init; }
 
+    /// <summary>Tables an iterator with <see cref="ReadOptions.Prefix"/> skipped because their prefix filter ruled the prefix out.</summary>
+    public long PrefixFilterSkips { get; init; }
+
     /// <summary>Key and value bytes handed to Put/Delete/Write.</summary>
     public long UserBytesWritten { get; init; }
 
