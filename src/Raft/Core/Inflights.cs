@@ -54,6 +54,15 @@ internal sealed class Inflights
         }
     }
 
+    /// <summary>Frees the oldest message's slot (a heartbeat answer proves the follower is alive though an Append may be lost).</summary>
+    public void FreeFirstOne()
+    {
+        if (_queue.Count > 0)
+        {
+            Bytes -= _queue.Dequeue().Bytes;
+        }
+    }
+
     public void Reset()
     {
         _queue.Clear();

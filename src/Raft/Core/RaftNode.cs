@@ -186,6 +186,7 @@ public sealed partial class RaftNode
         {
             return;
         }
+        ExpireLostSnapshots();
         if (_heartbeatElapsed >= _config.HeartbeatTick)
         {
             _heartbeatElapsed = 0;
@@ -375,6 +376,28 @@ public sealed partial class RaftNode
     }
 
     private void AbortLeaderTransfer() => _leadTransferee = 0;
+
+    /// <summary>
+    /// A snapshot whose chunks or answer were lost would otherwise pause the follower until the host calls
+    /// ReportSnapshot. After two election timeouts without an answer the leader gives up on it; the next
+    /// heartbeat answer starts a new one.
+    /// </summary>
+    private void ExpireLostSnapshots()
+    {
+        foreach (var (id, pr) in _tracker.Progress)
+        {
+            if (id == Id || pr.State != ProgressState.Snapshot)
+            {
+                continue;
+            }
+            pr.SnapshotTicks++;
+            if (pr.SnapshotTicks >= 2 * _config.ElectionTick)
+            {
+                pr.SnapshotFailed();
+                pr.MsgAppFlowPaused = true;
+            }
+        }
+    }
 
     private sealed class SnapshotAssembly
     {
