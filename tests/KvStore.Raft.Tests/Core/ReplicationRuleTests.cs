@@ -320,4 +320,55 @@ public sealed class ReplicationRuleTests
         c.Stabilize();
         Assert.Equal(["a", "b"], c.AppliedData(3));
     }
+
+    [Fact]
+    public void HeartbeatNeverAdvertisesCommitBeyondFollowersMatch()
+    {
+        var c = RaftTestCluster.Create(3);
+        c.Elect(1);
+        c.Isolate(3);
+        c[1].Propose(B("a"));
+        c.Stabilize();
+        c.Heal();
+        c.Tick(1, 1);
+        c.HandleReady(1);
+        var heartbeat = c.Get(3).Inbox.Single(m => m.Type == MessageType.Heartbeat);
+        // Node 3 may not hold index 2 yet; telling it "commit 2" could make it commit an entry it does not have.
+        Assert.Equal(1, heartbeat.Commit);
+        Assert.Equal(2, c.Get(2).Inbox.Single(m => m.Type == MessageType.Heartbeat).Commit);
+    }
+
+    [Fact]
+    public void LeaderNeverOverwritesOrDeletesItsOwnEntries()
+    {
+        var c = RaftTestCluster.Create(3);
+        c.Elect(1);
+        c[1].Propose(B("a"));
+        c.Stabilize();
+        // A follower claiming conflicting entries cannot change the leader's log (Leader Append-Only).
+        c[1].Step(new Message { Type = MessageType.AppendResponse, From = 2, To = 1, Term = 1, Index = 1, Reject = true, RejectHint = 0 });
+        c.Stabilize();
+        Assert.Equal(2, c[1].LastIndex);
+        Assert.Equal(["a"], c.AppliedData(1));
+    }
+
+    [Fact]
+    public void RestartWithCommitBelowSnapshotKeepsSnapshotCommitted()
+    {
+        var storage = new MemoryRaftStorage(new ConfState { Voters = [1] });
+        storage.ApplySnapshot(new Snapshot(new SnapshotMetadata(10, 2, new ConfState { Voters = [1] }), B("state")));
+        storage.SetHardState(new HardState(2, 1, 4));
+        var node = new RaftNode(RaftTestCluster.DefaultConfig(1), storage);
+        Assert.Equal(10, node.CommitIndex);
+    }
+
+    [Fact]
+    public void RestartWithCommitBeyondLogFailsLoudly()
+    {
+        var storage = new MemoryRaftStorage(new ConfState { Voters = [1] });
+        storage.Append([Entry.Normal(1, 1, B("a"))]);
+        storage.SetHardState(new HardState(1, 1, 5));
+        var ex = Assert.Throws<InvalidOperationException>(() => new RaftNode(RaftTestCluster.DefaultConfig(1), storage));
+        Assert.Contains("lost", ex.Message);
+    }
 }
