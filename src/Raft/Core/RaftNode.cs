@@ -318,10 +318,10 @@ public sealed partial class RaftNode
 
     private void Send(Message m)
     {
-        m = m with { From = Id, Group = _config.Group };
+        long term = m.Term;
         if (m.Type is MessageType.Vote or MessageType.PreVote or MessageType.VoteResponse or MessageType.PreVoteResponse)
         {
-            if (m.Term == 0)
+            if (term == 0)
             {
                 throw new InvalidOperationException($"{m.Type} must carry a term");
             }
@@ -329,9 +329,9 @@ public sealed partial class RaftNode
         else if (m.Type is not (MessageType.Propose or MessageType.ReadIndex))
         {
             // Forwarded proposals and reads travel without a term, like local requests.
-            m = m with { Term = Term };
+            term = Term;
         }
-        _messages.Add(m);
+        _messages.Add(m with { From = Id, Group = _config.Group, Term = term });
     }
 
     private void ResetRandomizedElectionTimeout() =>

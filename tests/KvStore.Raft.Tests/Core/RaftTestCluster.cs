@@ -213,6 +213,14 @@ public sealed class RaftTestCluster
         }
     }
 
+    /// <summary>Discards the one message at <paramref name="position"/> of <paramref name="id"/>'s inbox.</summary>
+    public void DropOne(ulong id, int position)
+    {
+        var inbox = _members[id].Inbox;
+        Trace?.Append($"  dropped {RaftText.Message(inbox[position])}\n");
+        inbox.RemoveAt(position);
+    }
+
     /// <summary>Discards the messages queued for <paramref name="id"/>.</summary>
     public void Drop(ulong id)
     {
