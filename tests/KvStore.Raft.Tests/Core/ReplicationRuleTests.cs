@@ -371,4 +371,75 @@ public sealed class ReplicationRuleTests
         var ex = Assert.Throws<InvalidOperationException>(() => new RaftNode(RaftTestCluster.DefaultConfig(1), storage));
         Assert.Contains("lost", ex.Message);
     }
+
+    [Fact]
+    public void StaleReorderedAppendDoesNotTruncateNewerEntries()
+    {
+        var follower = ElectionRuleTests.NodeWithLog(2, [1], new HardState(1, 0, 1));
+        var longer = new Message
+        {
+            Type = MessageType.Append, From = 1, To = 2, Term = 1, Index = 1, LogTerm = 1, Commit = 1,
+            Entries = [Entry.Normal(2, 1, B("a")), Entry.Normal(3, 1, B("b"))],
+        };
+        var shorter = longer with { Entries = [Entry.Normal(2, 1, B("a"))] };
+        follower.Step(longer);
+        ElectionRuleTests.Drain(follower);
+        // The older, shorter Append arrives late: entries it agrees with must not cut the log back.
+        follower.Step(shorter);
+        var response = ElectionRuleTests.Drain(follower).Single();
+        Assert.Equal(3, follower.LastIndex);
+        Assert.False(response.Reject);
+        Assert.Equal(2, response.Index);
+    }
+
+    [Fact]
+    public void DuplicateAppendIsIdempotent()
+    {
+        var follower = ElectionRuleTests.NodeWithLog(2, [1], new HardState(1, 0, 1));
+        var append = new Message
+        {
+            Type = MessageType.Append, From = 1, To = 2, Term = 1, Index = 1, LogTerm = 1, Commit = 2,
+            Entries = [Entry.Normal(2, 1, B("a"))],
+        };
+        follower.Step(append);
+        ElectionRuleTests.Drain(follower);
+        follower.Step(append);
+        var rd = follower.GetReady();
+        Assert.Empty(rd.Entries);
+        Assert.Equal(2, rd.Messages.Single().Index);
+        follower.Advance();
+        Assert.Equal(2, follower.LastIndex);
+    }
+
+    [Fact]
+    public void UnreachableFollowerFallsBackToProbing()
+    {
+        var c = RaftTestCluster.Create(3);
+        c.Elect(1);
+        Assert.Equal(ProgressState.Replicate, c[1].Status().Progress[2].State);
+        c[1].ReportUnreachable(2);
+        Assert.Equal(ProgressState.Probe, c[1].Status().Progress[2].State);
+        c[1].Propose(B("x"));
+        c.Stabilize();
+        Assert.Equal(["x"], c.AppliedData(2));
+        Assert.Equal(ProgressState.Replicate, c[1].Status().Progress[2].State);
+    }
+
+    [Fact]
+    public void LostAppendsDoNotStallAFullPipeline()
+    {
+        var c = RaftTestCluster.Create(3, cfg => cfg with { MaxInflightMessages = 2 });
+        c.Elect(1);
+        for (int i = 0; i < 4; i++)
+        {
+            c[1].Propose(B($"p{i}"));
+            c.HandleReady(1);
+        }
+        c.Drop(2); // both Appends in flight to node 2 are lost; its window is full
+        c.Stabilize();
+        Assert.Empty(c.AppliedData(2));
+        c.Tick(1, 1);
+        c.Stabilize();
+        Assert.Equal(["p0", "p1", "p2", "p3"], c.AppliedData(2));
+    }
 }
