@@ -122,8 +122,24 @@ public sealed partial class RaftNode
 
     public long Term { get; private set; }
 
-    /// <summary>The node this one voted for in <see cref="Term"/>, 0 for none.</summary>
-    public ulong Vote { get; private set; }
+    private ulong _vote;
+
+    /// <summary>
+    /// The node this one voted for in <see cref="Term"/>, 0 for none.
+    /// Invariant: at most one vote per term (§5.2) — once set, it only changes back to 0 with a new term.
+    /// </summary>
+    public ulong Vote
+    {
+        get => _vote;
+        private set
+        {
+            if (_vote != 0 && value != 0 && value != _vote)
+            {
+                throw new InvalidOperationException($"node {Id}: second vote in term {Term} ({_vote} then {value})");
+            }
+            _vote = value;
+        }
+    }
 
     /// <summary>The leader of <see cref="Term"/> as far as this node knows; 0 when unknown.</summary>
     public ulong Leader { get; private set; }
