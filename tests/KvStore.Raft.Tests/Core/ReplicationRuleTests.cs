@@ -213,6 +213,22 @@ public sealed class ReplicationRuleTests
     }
 
     [Fact]
+    public void ProposalsBetweenTwoReadysShareOneAppendPerFollower()
+    {
+        var c = RaftTestCluster.Create(3);
+        c.Elect(1);
+        for (int i = 0; i < 50; i++)
+        {
+            c[1].Propose(B($"p{i}"));
+        }
+        c.HandleReady(1);
+        var append = Assert.Single(c.Get(2).Inbox);
+        Assert.Equal(50, append.Entries.Count);
+        c.Stabilize();
+        Assert.Equal(50, c.AppliedData(3).Count);
+    }
+
+    [Fact]
     public void InflightBytesBoundThePipeline()
     {
         var c = RaftTestCluster.Create(2, cfg => cfg with { MaxInflightBytes = 250 });
@@ -303,5 +319,127 @@ public sealed class ReplicationRuleTests
         c[1].Propose(B("b"));
         c.Stabilize();
         Assert.Equal(["a", "b"], c.AppliedData(3));
+    }
+
+    [Fact]
+    public void HeartbeatNeverAdvertisesCommitBeyondFollowersMatch()
+    {
+        var c = RaftTestCluster.Create(3);
+        c.Elect(1);
+        c.Isolate(3);
+        c[1].Propose(B("a"));
+        c.Stabilize();
+        c.Heal();
+        c.Tick(1, 1);
+        c.HandleReady(1);
+        var heartbeat = c.Get(3).Inbox.Single(m => m.Type == MessageType.Heartbeat);
+        // Node 3 may not hold index 2 yet; telling it "commit 2" could make it commit an entry it does not have.
+        Assert.Equal(1, heartbeat.Commit);
+        Assert.Equal(2, c.Get(2).Inbox.Single(m => m.Type == MessageType.Heartbeat).Commit);
+    }
+
+    [Fact]
+    public void LeaderNeverOverwritesOrDeletesItsOwnEntries()
+    {
+        var c = RaftTestCluster.Create(3);
+        c.Elect(1);
+        c[1].Propose(B("a"));
+        c.Stabilize();
+        // A follower claiming conflicting entries cannot change the leader's log (Leader Append-Only).
+        c[1].Step(new Message { Type = MessageType.AppendResponse, From = 2, To = 1, Term = 1, Index = 1, Reject = true, RejectHint = 0 });
+        c.Stabilize();
+        Assert.Equal(2, c[1].LastIndex);
+        Assert.Equal(["a"], c.AppliedData(1));
+    }
+
+    [Fact]
+    public void RestartWithCommitBelowSnapshotKeepsSnapshotCommitted()
+    {
+        var storage = new MemoryRaftStorage(new ConfState { Voters = [1] });
+        storage.ApplySnapshot(new Snapshot(new SnapshotMetadata(10, 2, new ConfState { Voters = [1] }), B("state")));
+        storage.SetHardState(new HardState(2, 1, 4));
+        var node = new RaftNode(RaftTestCluster.DefaultConfig(1), storage);
+        Assert.Equal(10, node.CommitIndex);
+    }
+
+    [Fact]
+    public void RestartWithCommitBeyondLogFailsLoudly()
+    {
+        var storage = new MemoryRaftStorage(new ConfState { Voters = [1] });
+        storage.Append([Entry.Normal(1, 1, B("a"))]);
+        storage.SetHardState(new HardState(1, 1, 5));
+        var ex = Assert.Throws<InvalidOperationException>(() => new RaftNode(RaftTestCluster.DefaultConfig(1), storage));
+        Assert.Contains("lost", ex.Message);
+    }
+
+    [Fact]
+    public void StaleReorderedAppendDoesNotTruncateNewerEntries()
+    {
+        var follower = ElectionRuleTests.NodeWithLog(2, [1], new HardState(1, 0, 1));
+        var longer = new Message
+        {
+            Type = MessageType.Append, From = 1, To = 2, Term = 1, Index = 1, LogTerm = 1, Commit = 1,
+            Entries = [Entry.Normal(2, 1, B("a")), Entry.Normal(3, 1, B("b"))],
+        };
+        var shorter = longer with { Entries = [Entry.Normal(2, 1, B("a"))] };
+        follower.Step(longer);
+        ElectionRuleTests.Drain(follower);
+        // The older, shorter Append arrives late: entries it agrees with must not cut the log back.
+        follower.Step(shorter);
+        var response = ElectionRuleTests.Drain(follower).Single();
+        Assert.Equal(3, follower.LastIndex);
+        Assert.False(response.Reject);
+        Assert.Equal(2, response.Index);
+    }
+
+    [Fact]
+    public void DuplicateAppendIsIdempotent()
+    {
+        var follower = ElectionRuleTests.NodeWithLog(2, [1], new HardState(1, 0, 1));
+        var append = new Message
+        {
+            Type = MessageType.Append, From = 1, To = 2, Term = 1, Index = 1, LogTerm = 1, Commit = 2,
+            Entries = [Entry.Normal(2, 1, B("a"))],
+        };
+        follower.Step(append);
+        ElectionRuleTests.Drain(follower);
+        follower.Step(append);
+        var rd = follower.GetReady();
+        Assert.Empty(rd.Entries);
+        Assert.Equal(2, rd.Messages.Single().Index);
+        follower.Advance();
+        Assert.Equal(2, follower.LastIndex);
+    }
+
+    [Fact]
+    public void UnreachableFollowerFallsBackToProbing()
+    {
+        var c = RaftTestCluster.Create(3);
+        c.Elect(1);
+        Assert.Equal(ProgressState.Replicate, c[1].Status().Progress[2].State);
+        c[1].ReportUnreachable(2);
+        Assert.Equal(ProgressState.Probe, c[1].Status().Progress[2].State);
+        c[1].Propose(B("x"));
+        c.Stabilize();
+        Assert.Equal(["x"], c.AppliedData(2));
+        Assert.Equal(ProgressState.Replicate, c[1].Status().Progress[2].State);
+    }
+
+    [Fact]
+    public void LostAppendsDoNotStallAFullPipeline()
+    {
+        var c = RaftTestCluster.Create(3, cfg => cfg with { MaxInflightMessages = 2 });
+        c.Elect(1);
+        for (int i = 0; i < 4; i++)
+        {
+            c[1].Propose(B($"p{i}"));
+            c.HandleReady(1);
+        }
+        c.Drop(2); // both Appends in flight to node 2 are lost; its window is full
+        c.Stabilize();
+        Assert.Empty(c.AppliedData(2));
+        c.Tick(1, 1);
+        c.Stabilize();
+        Assert.Equal(["p0", "p1", "p2", "p3"], c.AppliedData(2));
     }
 }

@@ -50,6 +50,12 @@ public sealed class TranscriptInterpreter
                     }
                     break;
                 case "drop":
+                    if (options.TryGetValue("index", out var position))
+                    {
+                        // drop 3 index=1: lose only the second message queued for node 3.
+                        _cluster.DropOne(Id(args[0]), int.Parse(position, CultureInfo.InvariantCulture));
+                        break;
+                    }
                     foreach (var id in args.Select(Id))
                     {
                         _cluster.Drop(id);
