@@ -138,7 +138,8 @@ public sealed partial class RaftNode
         {
             _pendingConfIndex = confIndex;
         }
-        BcastAppend();
+        // Proposals between two Readys go out together: one Append per follower carries all of them.
+        _appendBroadcastPending = true;
         return null;
     }
 
@@ -333,7 +334,8 @@ public sealed partial class RaftNode
             return;
         }
         bool wasPaused = pr.IsPaused;
-        if (!pr.MaybeUpdate(m.Index))
+        // A probe answered at exactly the known match (e.g. right after a snapshot) also proves where the follower is.
+        if (!pr.MaybeUpdate(m.Index) && !(pr.Match == m.Index && pr.State == ProgressState.Probe))
         {
             return;
         }

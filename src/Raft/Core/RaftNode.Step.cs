@@ -213,6 +213,7 @@ public sealed partial class RaftNode
         _readIndexQueue = new ReadIndexQueue();
         _pendingReadIndexMessages.Clear();
         _readHeartbeatPending = false;
+        _appendBroadcastPending = false;
         _snapshotAssembly = null;
     }
 
@@ -258,14 +259,15 @@ public sealed partial class RaftNode
         var self = _tracker.Progress[Id];
         self.BecomeReplicate();
         self.RecentActive = true;
-        // Conf changes are refused until everything up to here is applied: the new leader first commits
-        // an entry of its own term, so it knows which configuration is in force (§4.1 safety fix).
-        _pendingConfIndex = _log.LastIndex();
         // The empty entry of the new term (§8): committing it commits everything before it.
         if (!AppendEntries([new Entry(0, 0, EntryType.Normal, ReadOnlyMemory<byte>.Empty)]))
         {
             throw new InvalidOperationException("an empty entry was refused by the uncommitted size limit");
         }
+        // Conf changes are refused until everything up to and including that entry is applied: the new
+        // leader first commits an entry of its own term, so it knows which configuration is in force
+        // (the single-server change safety fix, dissertation §4.1 errata).
+        _pendingConfIndex = _log.LastIndex();
     }
 
     private DropReason? StepFollower(Message m)

@@ -41,12 +41,21 @@ public sealed partial class RaftNode
     /// <summary>Set when ReadIndex requests were queued since the last heartbeat: one heartbeat round confirms them all.</summary>
     private bool _readHeartbeatPending;
 
+    /// <summary>Leader only: proposals were appended since the last Ready and are not yet sent to followers.</summary>
+    private bool _appendBroadcastPending;
+
     private SnapshotAssembly? _snapshotAssembly;
 
     private SoftState _prevSoftState;
     private HardState _prevHardState;
     private Ready? _outstandingReady;
 
+    /// <summary>
+    /// Starts (or restarts) a node from <paramref name="storage"/>'s InitialState. A brand-new group is bootstrapped by
+    /// storages whose ConfState lists the initial voters (as if a snapshot at index 0 carried it). A node that will
+    /// join an existing group later starts from the same bootstrap ConfState (it replays the conf changes in the log
+    /// from index 1), or from an empty one if the leader's log is compacted (it then receives a snapshot).
+    /// </summary>
     public RaftNode(RaftConfig config, IRaftStorage storage)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -349,11 +358,12 @@ public sealed partial class RaftNode
         }
         else
         {
-            foreach (ulong id in _tracker.Progress.Keys.ToList())
+            foreach (var (id, pr) in _tracker.Progress.ToList())
             {
                 if (id != Id)
                 {
-                    MaybeSendAppend(id, sendIfEmpty: false);
+                    // A member we know nothing about yet (just added) gets a probe now, not at the next heartbeat.
+                    MaybeSendAppend(id, sendIfEmpty: pr.Match == 0);
                 }
             }
         }

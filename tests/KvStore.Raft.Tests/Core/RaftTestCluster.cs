@@ -58,18 +58,28 @@ public sealed class RaftTestCluster
         return member;
     }
 
+    /// <summary>The ConfState every member's storage starts from (index 0); a joining node starts from it too.</summary>
+    public ConfState Bootstrap { get; set; } = ConfState.Empty;
+
     /// <summary>A fresh group of <paramref name="count"/> voters with ids 1..count.</summary>
     public static RaftTestCluster Create(int count, Func<RaftConfig, RaftConfig>? configure = null)
     {
         var cluster = new RaftTestCluster();
         var voters = Enumerable.Range(1, count).Select(i => (ulong)i).ToArray();
+        cluster.Bootstrap = new ConfState { Voters = voters };
         foreach (ulong id in voters)
         {
             var cfg = DefaultConfig(id);
-            cluster.Add(configure is null ? cfg : configure(cfg), new ConfState { Voters = voters });
+            cluster.Add(configure is null ? cfg : configure(cfg), cluster.Bootstrap);
         }
         return cluster;
     }
+
+    /// <summary>
+    /// Adds a node that will join the group by a conf change. It starts from the group's bootstrap
+    /// configuration (as every member does) and replays the log's conf changes, or gets a snapshot.
+    /// </summary>
+    public Member AddJoiner(RaftConfig config) => Add(config, Bootstrap);
 
     /// <summary>Simulates a crash and restart: volatile state is lost, storage survives.</summary>
     public void Restart(ulong id)

@@ -30,7 +30,22 @@ public static class RaftText
         return sb.ToString();
     }
 
-    public static string Data(ReadOnlyMemory<byte> data) => "\"" + Encoding.UTF8.GetString(data.Span) + "\"";
+    /// <summary>Quoted text with control characters escaped, so one value never spans lines.</summary>
+    public static string Data(ReadOnlyMemory<byte> data)
+    {
+        var sb = new StringBuilder("\"");
+        foreach (char ch in Encoding.UTF8.GetString(data.Span))
+        {
+            sb.Append(ch switch
+            {
+                '\n' => "\\n",
+                '"' => "\\\"",
+                < ' ' => $"\\x{(int)ch:X2}",
+                _ => ch.ToString(),
+            });
+        }
+        return sb.Append('"').ToString();
+    }
 
     public static string Change(ConfChange cc)
     {
