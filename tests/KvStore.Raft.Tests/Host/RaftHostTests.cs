@@ -200,7 +200,7 @@ public sealed class RaftHostTests
     public async Task Membership_changes_through_the_host_complete_with_the_new_configuration()
     {
         using var cluster = new HostCluster(4);
-        // Node 4 is not an initial member: it joins group 1 with no voters and waits for the leader.
+        // Node 4 is not an initial member: it knows the group's bootstrap voters and waits for the leader.
         foreach (ulong id in new ulong[] { 1, 2, 3 })
         {
             var sm = new CommandLogStateMachine();
@@ -210,7 +210,7 @@ public sealed class RaftHostTests
 
         var joiner = new CommandLogStateMachine();
         cluster.StateMachines[(4, 1)] = joiner;
-        await cluster.Host(4).AddGroupAsync(1, [], joiner);
+        await cluster.Host(4).AddGroupAsync(1, [1, 2, 3], joiner);
         await HostCluster.WaitUntilAsync(() => cluster.NodeIds.Take(3).Any(id => cluster.Host(id).GetStatus(1).Role == RaftRole.Leader), "a leader");
         await cluster.ElectAsync(1, 1, [1, 2, 3]);
         await cluster.Host(1).ProposeAsync(1, Bytes("before"));

@@ -153,6 +153,7 @@ internal sealed class SimulatedNode
             ConfState = installed.Metadata.ConfState;
         }
 
+        bool addedMember = false;
         foreach (var e in ready.CommittedEntries)
         {
             if (e.Index <= Machine.AppliedIndex)
@@ -162,7 +163,9 @@ internal sealed class SimulatedNode
 
             if (e.Type == EntryType.ConfChange && !e.Data.IsEmpty)
             {
-                ConfState = Raft.ApplyConfChange(ConfChangeCodec.Decode(e.Data.Span));
+                var change = ConfChangeCodec.Decode(e.Data.Span);
+                ConfState = Raft.ApplyConfChange(change);
+                addedMember |= change.Changes.Any(c => c.Type != ConfChangeType.RemoveNode);
             }
 
             Machine.Apply([e]);
@@ -192,7 +195,9 @@ internal sealed class SimulatedNode
         // 6. Advance, then compact like the host does.
         Raft.Advance();
         long snapshotIndex = Storage.Snapshot().Metadata.Index;
-        if (_snapshotEvery > 0 && Machine.AppliedIndex - snapshotIndex >= _snapshotEvery)
+        // After a member is added, snapshot at once: a snapshot taken before the change does not list the
+        // new member, and Raft refuses to install a snapshot of a configuration it is not part of.
+        if (_snapshotEvery > 0 && (Machine.AppliedIndex - snapshotIndex >= _snapshotEvery || (addedMember && Machine.AppliedIndex > snapshotIndex)))
         {
             long through = Math.Max(0, Machine.AppliedIndex - _retainEntries);
             Storage.SaveLocalSnapshot(Machine.AppliedIndex, ConfState, Machine.TakeSnapshot(), through);

@@ -89,7 +89,10 @@ public sealed class Simulator : ISimulationObserver
                 PlantedBugs = _options.Bugs,
             };
             long period = rates ? TickUnit * _random.Next(70, 131) / 100 : TickUnit;
-            _nodes[id] = new SimulatedNode(id, config, id <= (ulong)_options.Nodes ? initial : ConfState.Empty, period, snapshotEvery, retain);
+            // A joining node is bootstrapped with the group's initial configuration (like etcd's --initial-cluster):
+            // it replays the log from index 1 unless the leader sends a snapshot, and the log does not
+            // repeat the configuration that the index-0 bootstrap snapshot carries.
+            _nodes[id] = new SimulatedNode(id, config, initial, period, snapshotEvery, retain);
         }
 
         _network.DropRate = _random.NextDouble() * _options.MaxDropRate;
@@ -138,10 +141,24 @@ public sealed class Simulator : ISimulationObserver
                 }
 
                 break;
-            case EventKind.SnapshotFailed:
+            case EventKind.SnapshotDelivered:
+                if (_nodes[ev.Node] is { Up: true } snapshotSender && snapshotSender.Incarnation == ev.Incarnation)
+                {
+                    Guard(snapshotSender, () => snapshotSender.Raft.ReportSnapshot(ev.Peer, failed: false));
+                }
+
+                break;
+            case EventKind.SendFailed:
                 if (_nodes[ev.Node] is { Up: true } sender && sender.Incarnation == ev.Incarnation)
                 {
-                    Guard(sender, () => sender.Raft.ReportSnapshot(ev.Peer, failed: true));
+                    Guard(sender, () =>
+                    {
+                        sender.Raft.ReportUnreachable(ev.Peer);
+                        if (ev.Message!.Type == MessageType.Snapshot)
+                        {
+                            sender.Raft.ReportSnapshot(ev.Peer, failed: true);
+                        }
+                    });
                 }
 
                 break;
@@ -170,11 +187,21 @@ public sealed class Simulator : ISimulationObserver
         if (!_nodes.TryGetValue(m.To, out var node) || !node.Up || _network.IsCut(m.From, m.To))
         {
             Record($"lost {m.From}->{m.To} {m.Type}");
+            if (_nodes.TryGetValue(m.From, out var sender))
+            {
+                Schedule(1, new SimEvent(EventKind.SendFailed, sender.Id, sender.Incarnation, Message: m, Peer: m.To));
+            }
+
             return;
         }
 
         Record($"recv {m.From}->{m.To} {m.Type} t{m.Term}");
         Guard(node, () => node.Raft.Step(m));
+        if (m.Type == MessageType.Snapshot && m.ChunkLast && _nodes.TryGetValue(m.From, out var leader))
+        {
+            // The whole snapshot went through: the sender's transport reports success (etcd's ReportSnapshot).
+            Schedule(1, new SimEvent(EventKind.SnapshotDelivered, leader.Id, leader.Incarnation, Peer: m.To));
+        }
     }
 
     private void OnClient()
@@ -271,6 +298,12 @@ public sealed class Simulator : ISimulationObserver
         }
 
         Schedule(_random.Next(_options.NemesisInterval / 2, 3 * _options.NemesisInterval / 2 + 1), new SimEvent(EventKind.Nemesis, 0, 0));
+        if (_options.MembershipChanges && _random.Next(3) == 0)
+        {
+            ChangeMembership();
+            return;
+        }
+
         var up = _nodes.Values.Where(n => n.Up).ToList();
         switch (_random.Next(10))
         {
@@ -340,9 +373,6 @@ public sealed class Simulator : ISimulationObserver
                 _network.DuplicateRate = _random.NextDouble() * _options.MaxDuplicateRate;
                 _network.ReorderRate = _random.NextDouble() * _options.MaxReorderRate;
                 Record($"network drop={_network.DropRate:F3} dup={_network.DuplicateRate:F3} reorder={_network.ReorderRate:F3}");
-                break;
-            case 7 when _options.MembershipChanges:
-                ChangeMembership();
                 break;
             case 8:
             {
@@ -592,10 +622,11 @@ public sealed class Simulator : ISimulationObserver
             Schedule(at - _now, new SimEvent(EventKind.Deliver, m.To, 0, m));
         }
 
-        if (!sent && m.Type == MessageType.Snapshot)
+        if (!sent)
         {
-            // A real transport notices a failed snapshot stream and tells Raft (etcd's ReportSnapshot).
-            Schedule(1, new SimEvent(EventKind.SnapshotFailed, from.Id, from.Incarnation, Peer: m.To));
+            // A real transport notices a failed send (a broken stream) and tells Raft, as etcd's rafthttp
+            // does with ReportUnreachable / ReportSnapshot; the leader then probes the follower again.
+            Schedule(1, new SimEvent(EventKind.SendFailed, from.Id, from.Incarnation, Message: m, Peer: m.To));
         }
     }
 
@@ -655,7 +686,8 @@ public sealed class Simulator : ISimulationObserver
         Nemesis,
         Crash,
         Restart,
-        SnapshotFailed,
+        SendFailed,
+        SnapshotDelivered,
     }
 
     private sealed record SimEvent(EventKind Kind, ulong Node, int Incarnation, Message? Message = null, ulong Peer = 0);
