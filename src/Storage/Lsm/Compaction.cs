@@ -1,5 +1,5 @@
-using Version = KvStore.Storage.Lsm.Versions.Version;
 using KvStore.Storage.Lsm.Versions;
+using Version = KvStore.Storage.Lsm.Versions.Version;
 
 namespace KvStore.Storage.Lsm;
 

@@ -1,7 +1,7 @@
 using KvStore.Storage.IO;
-using Version = KvStore.Storage.Lsm.Versions.Version;
 using KvStore.Storage.Lsm.Records;
 using KvStore.Storage.Lsm.Versions;
+using Version = KvStore.Storage.Lsm.Versions.Version;
 
 namespace KvStore.Storage.Lsm;
 
@@ -261,7 +261,8 @@ public sealed partial class LsmDatabase
 
     /// <summary>
     /// Backpressure and memtable switching, LevelDB's MakeRoomForWrite. Caller holds <c>_mutex</c>;
-    /// waits release it. Each write is delayed at most once past the slowdown trigger; it waits
+    /// waits release it. Each write is delayed (1 ms) at most once past the slowdown trigger or
+    /// when all but one memtable slot are taken (with three or more slots, as RocksDB); it waits
     /// outright while the memtable queue is full or L0 is at the stop trigger. If background work
     /// is failing (a full disk), a write that would wait fails with that error instead.
     /// </summary>
@@ -275,7 +276,8 @@ public sealed partial class LsmDatabase
         {
             ThrowIfDisposed();
             int level0 = _versions.Current.Files[0].Count;
-            if (allowDelay && level0 >= _options.Level0SlowdownTrigger)
+            bool memtablesBackingUp = _options.MaxImmutableMemtables >= 3 && _immutables.Count >= _options.MaxImmutableMemtables - 1;
+            if (allowDelay && (level0 >= _options.Level0SlowdownTrigger || memtablesBackingUp))
             {
                 _slowdowns++;
                 allowDelay = false;

@@ -1,10 +1,10 @@
 using KvStore.Storage.IO;
-using Version = KvStore.Storage.Lsm.Versions.Version;
 using KvStore.Storage.Lsm.Cache;
 using KvStore.Storage.Lsm.Iterators;
 using KvStore.Storage.Lsm.Records;
 using KvStore.Storage.Lsm.Table;
 using KvStore.Storage.Lsm.Versions;
+using Version = KvStore.Storage.Lsm.Versions.Version;
 
 namespace KvStore.Storage.Lsm;
 

@@ -18,6 +18,7 @@ internal sealed class Memtable
     private const int NodeOverhead = 64;
 
     private readonly Node _head = new([], 0, 0, 0, MaxHeight);
+    private readonly Node[] _prev = new Node[MaxHeight];
     private int _height = 1;
     private uint _random = 0x9E3779B9;
     private byte[] _chunk = new byte[ChunkSize];
@@ -72,7 +73,7 @@ internal sealed class Memtable
         InternalKey.Encode(buffer.AsSpan(offset, keyLength), userKey, sequence, kind);
         value.CopyTo(buffer.AsSpan(offset + keyLength));
 
-        var prev = new Node[MaxHeight];
+        Node[] prev = _prev;
         Node? next = FindGreaterOrEqual(buffer.AsSpan(offset, keyLength), prev);
         if (next != null && InternalKeyComparer.Compare(next.Key, buffer.AsSpan(offset, keyLength)) == 0)
         {

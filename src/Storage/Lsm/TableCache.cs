@@ -1,8 +1,8 @@
 using KvStore.Storage.IO;
-using Version = KvStore.Storage.Lsm.Versions.Version;
 using KvStore.Storage.Lsm.Cache;
 using KvStore.Storage.Lsm.Table;
 using KvStore.Storage.Lsm.Versions;
+using Version = KvStore.Storage.Lsm.Versions.Version;
 
 namespace KvStore.Storage.Lsm;
 

@@ -25,9 +25,10 @@ public sealed class LsmDurabilityTests
                 db.Put(B($"synced{i:D2}"), B($"value{i}"), new WriteOptions { Sync = true });
             }
 
+            // Large enough that the WAL writes some of them out before any sync (64 KiB gathering).
             for (int i = 0; i < 20; i++)
             {
-                db.Put(B($"unsynced{i:D2}"), B($"value{i}"));
+                db.Put(B($"unsynced{i:D2}"), B(new string('u', 6000)));
             }
 
             fs.Crash(seed % 2 == 0 ? CrashMode.TornTail : CrashMode.TornTailWithGarbage, new Random(seed));

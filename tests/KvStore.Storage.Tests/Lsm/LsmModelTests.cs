@@ -11,17 +11,41 @@ namespace KvStore.Storage.Tests.Lsm;
 /// reopens and crashes (plain, torn and torn-with-garbage) on the fault-injecting file system.
 /// After a crash the database must equal the reference as of some write between the last one
 /// known durable (synced, flushed or closed) and the last one made: every synced write is there
-/// and no batch is half applied.
+/// and no batch is half applied. Some stretches run with a nearly full disk and failing fsyncs:
+/// an operation that fails must change nothing, and everything works again once they end.
+/// Background threads make the exact table layout vary between runs of one seed; the operations,
+/// crash points and faults of a seed are the same every time.
 /// </summary>
 public sealed class LsmModelTests
 {
     private const string Directory = "/model";
 
     [Fact]
-    public void Random_operations_with_crashes_match_the_reference_model() =>
-        ModelSeeds.Run(ciDefault: 100, seed => new ModelRun(seed).Execute(operations: 400));
+    public void Random_operations_with_crashes_match_the_reference_model()
+    {
+        var totals = new RunTotals();
+        ModelSeeds.Run(ciDefault: 100, seed => new ModelRun(seed, totals).Execute(operations: 400));
 
-    private sealed class ModelRun(int seed)
+        // Guard against a vacuous run: the seeds together must have crashed, lost unsynced
+        // writes, flushed and compacted.
+        if (ModelSeeds.Get(100).Count() >= 50)
+        {
+            Assert.True(totals.Crashes > 20, $"{totals.Crashes} crashes");
+            Assert.True(totals.CrashesThatLostWrites > 5, $"{totals.CrashesThatLostWrites} crashes lost unsynced writes");
+            Assert.True(totals.Compactions > 100, $"{totals.Compactions} compactions");
+            Assert.True(totals.FailedOperations > 20, $"{totals.FailedOperations} operations failed under injected faults");
+        }
+    }
+
+    private sealed class RunTotals
+    {
+        public int Crashes;
+        public int CrashesThatLostWrites;
+        public long Compactions;
+        public int FailedOperations;
+    }
+
+    private sealed class ModelRun(int seed, RunTotals totals)
     {
         private readonly Random _rng = new(seed);
         private readonly FaultInjectingFileSystem _fs = new();
@@ -31,6 +55,14 @@ public sealed class LsmModelTests
         private List<List<(string Key, string? Value)>> _sinceDurable = [];
         private LsmOptions _options = null!;
         private LsmDatabase _db = null!;
+
+        // A fault (full disk, failed fsync) happened since the last durable point: even a clean
+        // close may have lost unsynced writes, so reopening is checked like a crash.
+        private bool _faultSinceDurable;
+        private bool _diskLimited;
+        private bool _syncFailureArmed;
+
+        private bool FaultsActive => _diskLimited || _syncFailureArmed;
 
         public void Execute(int operations)
         {
@@ -47,7 +79,12 @@ public sealed class LsmModelTests
                 Level0StopTrigger = 5,
                 BlockCacheBytes = _rng.Next(2) == 0 ? 0 : 32 * 1024,
                 MaxOpenTables = 8,
-                Table = new TableOptions { BlockSize = 256, RestartInterval = _rng.Next(1, 8) },
+                Table = new TableOptions
+                {
+                    BlockSize = 256,
+                    RestartInterval = _rng.Next(1, 8),
+                    PrefixExtractor = _rng.Next(2) == 0 ? new FixedPrefixExtractor(2) : null,
+                },
             };
             _db = LsmDatabase.Open(Directory, _options);
             try
@@ -57,8 +94,22 @@ public sealed class LsmModelTests
                     Step(i);
                 }
 
-                _db.WaitForCompactions();
+                EndFaults();
+                for (int attempt = 0; ; attempt++)
+                {
+                    try
+                    {
+                        _db.WaitForCompactions();
+                        break;
+                    }
+                    catch (IOException) when (attempt < 3)
+                    {
+                        // A background attempt that began before the faults ended failed; the next succeeds.
+                    }
+                }
+
                 CheckEverything();
+                totals.Compactions += _db.GetStatistics().Compactions;
             }
             finally
             {
@@ -69,6 +120,23 @@ public sealed class LsmModelTests
 
         private void Step(int step)
         {
+            if (FaultsActive && _rng.Next(10) == 0)
+            {
+                EndFaults();
+            }
+            else if (!_diskLimited && _rng.Next(100) < 2)
+            {
+                _fs.CapacityBytes = _fs.UsedBytes + _rng.Next(30000);
+                _diskLimited = true;
+                _faultSinceDurable = true;
+            }
+            else if (_rng.Next(100) == 0)
+            {
+                _fs.FailNextSyncs(1);
+                _syncFailureArmed = true;
+                _faultSinceDurable = true;
+            }
+
             int r = _rng.Next(1000);
             if (r < 300)
             {
@@ -118,21 +186,33 @@ public sealed class LsmModelTests
             }
             else if (r < 830)
             {
-                _db.Flush();
-                MarkDurable();
+                if (Tolerate(() => _db.Flush()))
+                {
+                    MarkDurable();
+                }
             }
             else if (r < 840)
             {
-                _db.CompactRange(_rng.Next(2) == 0 ? null : Encoding.ASCII.GetBytes(Key()), null);
-                MarkDurable();
+                if (Tolerate(() => _db.CompactRange(_rng.Next(2) == 0 ? null : Encoding.ASCII.GetBytes(Key()), null)))
+                {
+                    MarkDurable();
+                }
             }
             else if (r < 860)
             {
                 ReleaseSnapshots();
+                totals.Compactions += _db.GetStatistics().Compactions;
                 _db.Dispose();
-                _db = LsmDatabase.Open(Directory, _options);
-                MarkDurable();
-                CheckEverything();
+                Reopen();
+                if (_faultSinceDurable)
+                {
+                    MatchRecoveredState("clean reopen after faults", step);
+                }
+                else
+                {
+                    MarkDurable();
+                    CheckEverything();
+                }
             }
             else if (r < 890)
             {
@@ -160,7 +240,12 @@ public sealed class LsmModelTests
             }
 
             bool sync = _rng.Next(8) == 0;
-            _db.Write(batch, new WriteOptions { Sync = sync });
+            if (!Tolerate(() => _db.Write(batch, new WriteOptions { Sync = sync })))
+            {
+                // A failed write applied nothing: reads must not see it, now or after a crash.
+                return;
+            }
+
             Apply(_model, operations);
             _sinceDurable.Add(operations);
             if (sync)
@@ -188,6 +273,45 @@ public sealed class LsmModelTests
         {
             _durable = new SortedDictionary<string, string>(_model, StringComparer.Ordinal);
             _sinceDurable = [];
+            _faultSinceDurable = FaultsActive;
+        }
+
+        /// <summary>Runs an operation that injected faults may fail; false if it failed.</summary>
+        private bool Tolerate(Action operation)
+        {
+            try
+            {
+                operation();
+                return true;
+            }
+            catch (IOException) when (_faultSinceDurable || FaultsActive)
+            {
+                totals.FailedOperations++;
+                return false;
+            }
+        }
+
+        private void EndFaults()
+        {
+            _fs.CapacityBytes = long.MaxValue;
+            _fs.FailNextSyncs(0);
+            _diskLimited = false;
+            _syncFailureArmed = false;
+        }
+
+        /// <summary>Opens the database; if faults make recovery itself fail, they end and it opens again.</summary>
+        private void Reopen()
+        {
+            try
+            {
+                _db = LsmDatabase.Open(Directory, _options);
+            }
+            catch (IOException) when (_faultSinceDurable || FaultsActive)
+            {
+                totals.FailedOperations++;
+                EndFaults();
+                _db = LsmDatabase.Open(Directory, _options);
+            }
         }
 
         private void Crash(int step)
@@ -195,8 +319,15 @@ public sealed class LsmModelTests
             CrashMode mode = (CrashMode)_rng.Next(3);
             _fs.Crash(mode, _rng);
             ReleaseSnapshots();
+            totals.Compactions += _db.GetStatistics().Compactions;
             _db.Dispose();
-            _db = LsmDatabase.Open(Directory, _options);
+            totals.Crashes++;
+            Reopen();
+            MatchRecoveredState($"crash ({mode})", step);
+        }
+
+        private void MatchRecoveredState(string what, int step)
+        {
             List<KeyValuePair<string, string>> actual = Scan(null, null, null, reverse: false);
 
             // Find the write the recovered state corresponds to: none after the last durable one may be half there.
@@ -205,6 +336,7 @@ public sealed class LsmModelTests
             {
                 if (candidate.SequenceEqual(actual))
                 {
+                    totals.CrashesThatLostWrites += k < _sinceDurable.Count ? 1 : 0;
                     _model = candidate;
                     MarkDurable();
                     return;
@@ -213,7 +345,7 @@ public sealed class LsmModelTests
                 if (k == _sinceDurable.Count)
                 {
                     throw new InvalidOperationException(
-                        $"after crash ({mode}) at step {step} the state matches no prefix of the {_sinceDurable.Count} writes since the last durable one; " +
+                        $"after {what} at step {step} the state matches no prefix of the {_sinceDurable.Count} writes since the last durable one; " +
                         $"recovered {actual.Count} keys, reference after all writes {_model.Count}");
                 }
 

@@ -44,7 +44,7 @@ public sealed class LsmOutOfSpaceTests
         }
 
         Assert.False(db.TryGet(B($"key{written:D3}"), out _));
-        Assert.Throws<OutOfSpaceException>(() => db.Put(B("more"), B(Big(0))));
+        Assert.Throws<OutOfSpaceException>(() => db.Put(B("more"), B(Big(0)), new WriteOptions { Sync = true }));
 
         fs.CapacityBytes = long.MaxValue;
         db.Put(B("after"), B("space came back"), new WriteOptions { Sync = true });

@@ -1,5 +1,5 @@
-using KvStore.Storage.IO;
 using System.Text;
+using KvStore.Storage.IO;
 using KvStore.Storage.Lsm.Records;
 
 namespace KvStore.Storage.Lsm.Versions;
