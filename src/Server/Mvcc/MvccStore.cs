@@ -238,7 +238,7 @@ public sealed class MvccStore : IDisposable
             long versionRevision = MvccKeys.Revision(iterator.Key);
             if (versionRevision > revision)
             {
-                iterator.Seek(MvccKeys.VersionKey(prefix, revision));
+                iterator.Seek(MvccKeys.VersionKeyFromPrefix(prefix, revision));
                 if (!iterator.Valid || !iterator.Key.StartsWith(prefix))
                 {
                     continue;
@@ -260,7 +260,7 @@ public sealed class MvccStore : IDisposable
                 if (++steps == stepsBeforeSeek)
                 {
                     // Revision 0 never exists: its key sorts after every version of this user key.
-                    iterator.Seek(MvccKeys.VersionKey(prefix, 0));
+                    iterator.Seek(MvccKeys.VersionKeyFromPrefix(prefix, 0));
                     break;
                 }
 
