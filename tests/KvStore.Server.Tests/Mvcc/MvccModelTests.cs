@@ -83,6 +83,16 @@ public sealed class MvccModelTests
             var all = new RangeRequest { Key = ByteString.CopyFrom(0), RangeEnd = ByteString.CopyFrom(0), Revision = rev };
             AssertSame(model.Range(all), RangeOrError(store, all), $"full range at revision {rev}");
         }
+
+        // The event index holds exactly the history a watch may still replay.
+        long from = Math.Max(1, model.Compacted);
+        Assert.Equal(
+            model.Events(from, model.Revision),
+            store.ReadEvents(from, model.Revision).Select(e => $"{e.Revision}/{e.Sub} {e.Type} {e.Kv}").ToList());
+        if (model.Compacted > 1)
+        {
+            Assert.Equal(ErrorCode.Compacted, Assert.Throws<MvccException>(() => store.ReadEvents(model.Compacted - 1, model.Revision)).Code);
+        }
     }
 
     internal static IMessage RangeOrError(MvccStore store, RangeRequest range)

@@ -384,6 +384,26 @@ internal sealed class ReferenceMvcc
         .Select(v => v.ToKeyValue())
         .ToList();
 
+    /// <summary>Every change with revision in [from, to], in (revision, sub) order, as "rev/sub type kv" lines.</summary>
+    public List<string> Events(long from, long to)
+    {
+        var lines = new List<string>();
+        int sub = 0;
+        long previousRevision = -1;
+        foreach (Version v in _versions)
+        {
+            sub = v.Rev == previousRevision ? sub + 1 : 0;
+            previousRevision = v.Rev;
+            if (v.Rev >= from && v.Rev <= to)
+            {
+                KeyValue kv = v.Tombstone ? new KeyValue { Key = v.Key, ModRevision = v.Rev } : v.ToKeyValue();
+                lines.Add($"{v.Rev}/{sub} {(v.Tombstone ? "Delete" : "Put")} {kv}");
+            }
+        }
+
+        return lines;
+    }
+
     private sealed record Version(ByteString Key, long Rev, bool Tombstone, long Create, long Ver, long Lease, ByteString Value)
     {
         public KeyValue ToKeyValue() => new() { Key = Key, CreateRevision = Create, ModRevision = Rev, Version = Ver, Lease = Lease, Value = Value };
