@@ -11,6 +11,9 @@ public sealed record PeerTransportOptions
     /// <summary>Connections whose handshake names another cluster are refused.</summary>
     public required ulong ClusterId { get; init; }
 
+    /// <summary>This node's client URL (HOST:PORT), announced in the handshake; may be empty.</summary>
+    public string ClientUrl { get; init; } = string.Empty;
+
     /// <summary>Where peers connect to this node; port 0 picks a free port.</summary>
     public IPEndPoint ListenEndPoint { get; init; } = new(IPAddress.Loopback, 0);
 

@@ -37,6 +37,7 @@ public sealed class TcpPeerTransport : IRaftTransport
     private readonly PeerTransportOptions _options;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<ulong, PeerLink> _links = new();
+    private readonly ConcurrentDictionary<ulong, string> _clientUrls = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _startLock = new();
     private Socket? _listener;
@@ -257,7 +258,7 @@ public sealed class TcpPeerTransport : IRaftTransport
                 throw new InvalidDataException($"a connection from {remote} claims this node's own id {LocalNode}: refused");
             }
 
-            await WriteHandshakeAsync(stream, new PeerHandshake(_options.ClusterId, LocalNode, 0), timeout.Token).ConfigureAwait(false);
+            await WriteHandshakeAsync(stream, new PeerHandshake(_options.ClusterId, LocalNode, 0, _options.ClientUrl), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or SocketException or OperationCanceledException)
         {
@@ -273,6 +274,7 @@ public sealed class TcpPeerTransport : IRaftTransport
         }
 
         _logger.LogInformation("peer {Peer} connected from {Remote}", theirs.NodeId, remote);
+        RecordClientUrl(theirs);
         var connection = new PeerConnection(socket, stream, reader, theirs.NodeId);
         GetLink(theirs.NodeId).Attach(connection);
         await connection.ReadLoopAsync(_options.MaxFrameBytes, Receive, LocalNode, _logger, _stopping.Token).ConfigureAwait(false);
@@ -347,7 +349,7 @@ public sealed class TcpPeerTransport : IRaftTransport
             await socket.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
             stream = new NetworkStream(socket, ownsSocket: false);
             reader = PipeReader.Create(stream);
-            await WriteHandshakeAsync(stream, new PeerHandshake(_options.ClusterId, LocalNode, peerId), timeout.Token).ConfigureAwait(false);
+            await WriteHandshakeAsync(stream, new PeerHandshake(_options.ClusterId, LocalNode, peerId, _options.ClientUrl), timeout.Token).ConfigureAwait(false);
             PeerHandshake theirs = await ReadHandshakeAsync(reader, timeout.Token).ConfigureAwait(false);
             if (theirs.ClusterId != _options.ClusterId)
             {
@@ -359,6 +361,7 @@ public sealed class TcpPeerTransport : IRaftTransport
                 throw new InvalidDataException($"expected node {peerId} at {address} but node {theirs.NodeId} answered: refused (check the peer URLs)");
             }
 
+            RecordClientUrl(theirs);
             return new PeerConnection(socket, stream, reader, peerId);
         }
         catch
@@ -374,11 +377,22 @@ public sealed class TcpPeerTransport : IRaftTransport
         }
     }
 
+    /// <summary>The client URL each peer announced in its last handshake.</summary>
+    public IReadOnlyDictionary<ulong, string> AnnouncedClientUrls => _clientUrls;
+
+    private void RecordClientUrl(PeerHandshake handshake)
+    {
+        if (handshake.ClientUrl.Length > 0)
+        {
+            _clientUrls[handshake.NodeId] = handshake.ClientUrl;
+        }
+    }
+
     private void Receive(IReadOnlyList<Message> batch) => _receiver(batch);
 
     private static async Task WriteHandshakeAsync(NetworkStream stream, PeerHandshake handshake, CancellationToken cancellationToken)
     {
-        var output = new ArrayBufferWriter<byte>(FrameHeader.Size + PeerHandshake.Size);
+        var output = new ArrayBufferWriter<byte>(FrameHeader.Size + PeerHandshake.MaxSize);
         FrameWriter.Write(output, PeerFrameTypes.Handshake, 0, handshake.Encode());
         await stream.WriteAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
         await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -390,7 +404,7 @@ public sealed class TcpPeerTransport : IRaftTransport
         {
             ReadResult result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             ReadOnlySequence<byte> buffer = result.Buffer;
-            FrameReadStatus status = FrameReader.TryReadFrame(ref buffer, PeerHandshake.Size, out Frame frame);
+            FrameReadStatus status = FrameReader.TryReadFrame(ref buffer, PeerHandshake.MaxSize, out Frame frame);
             if (status == FrameReadStatus.Complete)
             {
                 if (frame.Type != PeerFrameTypes.Handshake)
@@ -405,7 +419,7 @@ public sealed class TcpPeerTransport : IRaftTransport
 
             if (status == FrameReadStatus.TooLarge)
             {
-                throw new InvalidDataException($"the first frame announces {frame.Header.PayloadLength} bytes; a peer handshake has {PeerHandshake.Size}");
+                throw new InvalidDataException($"the first frame announces {frame.Header.PayloadLength} bytes; a peer handshake has at most {PeerHandshake.MaxSize}");
             }
 
             if (result.IsCompleted)
