@@ -45,9 +45,13 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
     }
 
     /// <summary>Opens the group's store in <paramref name="directory"/> (created if needed, LSM WAL off) and owns it.</summary>
-    public static KvStateMachine Open(string directory, IFileSystem? fileSystem = null, KvStateMachineOptions? options = null)
+    public static KvStateMachine Open(string directory, IFileSystem? fileSystem = null, KvStateMachineOptions? options = null) =>
+        Open(directory, MvccStore.LsmOptionsFor(fileSystem ?? PhysicalFileSystem.Instance), options);
+
+    /// <summary>Opens with explicit LSM options (start from <see cref="MvccStore.LsmOptionsFor"/>); owns the store.</summary>
+    public static KvStateMachine Open(string directory, LsmOptions lsmOptions, KvStateMachineOptions? options = null)
     {
-        MvccStore store = MvccStore.Open(directory, MvccStore.LsmOptionsFor(fileSystem ?? PhysicalFileSystem.Instance));
+        MvccStore store = MvccStore.Open(directory, lsmOptions);
         try
         {
             return new KvStateMachine(store, options, ownsStore: true);

@@ -76,9 +76,10 @@ public static class MvccKeys
         return prefix;
     }
 
-    public static byte[] VersionKey(ReadOnlySpan<byte> userKey, long revision) => VersionKey(VersionPrefix(userKey), revision);
+    public static byte[] VersionKey(ReadOnlySpan<byte> userKey, long revision) => VersionKeyFromPrefix(VersionPrefix(userKey), revision);
 
-    public static byte[] VersionKey(byte[] prefix, long revision)
+    /// <summary>The version key of revision <paramref name="revision"/> under a <see cref="VersionPrefix"/>.</summary>
+    public static byte[] VersionKeyFromPrefix(byte[] prefix, long revision)
     {
         var key = new byte[prefix.Length + RevisionSuffixSize];
         prefix.CopyTo(key, 0);

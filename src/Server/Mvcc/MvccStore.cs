@@ -26,6 +26,9 @@ public sealed class MvccStore : IDisposable
     private readonly object _publishLock = new();
     private MvccState _state;
 
+    // Even while no restore runs; a reader that sees it odd, or changed across its read, retries.
+    private int _restoreEpoch;
+
     /// <summary>Wraps an open database (its tables should use <see cref="RevisionSuffixExtractor"/>, see <see cref="LsmOptionsFor"/>).</summary>
     public MvccStore(LsmDatabase database, bool ownsDatabase)
     {
@@ -75,11 +78,13 @@ public sealed class MvccStore : IDisposable
     }
 
     /// <summary>etcd's Range: validates the request and reads at its revision (0 = newest).</summary>
+    /// <exception cref="MvccException">Bad request, compacted or future revision, or (UNAVAILABLE) a snapshot being installed.</exception>
     public RangeResponse Range(RangeRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         RangeQuery.Validate(request);
         KeyRange range = KeyRange.From(request.Key, request.RangeEnd, "range");
+        int epoch = EnterRead();
         long current = State.Revision;
         long revision = request.Revision > 0 ? request.Revision : current;
         if (revision > current)
@@ -87,24 +92,74 @@ public sealed class MvccStore : IDisposable
             throw FutureRevision(revision, current);
         }
 
-        // Materialize under the view before checking compaction: see the class remarks.
-        using LsmIterator iterator = OpenIterator(range);
-        CheckNotCompacted(revision);
-        bool withValues = !request.KeysOnly || request.SortTarget == RangeRequest.Types.SortTarget.Value;
-        return RangeQuery.Execute(request, ScanWith(iterator, range, revision, withValues && !request.CountOnly), current);
+        // Open the view before checking compaction: see the class remarks.
+        RangeResponse response;
+        using (LsmIterator iterator = OpenIterator(range))
+        {
+            CheckNotCompacted(revision);
+            bool withValues = !request.KeysOnly || request.SortTarget == RangeRequest.Types.SortTarget.Value;
+            response = RangeQuery.Execute(request, ScanWith(iterator, range, revision, withValues && !request.CountOnly), current);
+        }
+
+        ExitRead(epoch);
+        return response;
     }
 
-    /// <summary>The version of <paramref name="key"/> visible at <paramref name="revision"/>, or null (absent or deleted).</summary>
+    /// <summary>
+    /// The events of revisions [<paramref name="fromRevision"/>, <paramref name="toRevision"/>] in
+    /// order — what a watch replays from history. With <paramref name="withPrevKv"/>, each event
+    /// carries the key's previous version (null if it had none or it was compacted away).
+    /// </summary>
+    /// <exception cref="MvccException">COMPACTED if <paramref name="fromRevision"/> is below the compacted revision.</exception>
+    public IReadOnlyList<MvccEvent> ReadEvents(long fromRevision, long toRevision, bool withPrevKv = false)
+    {
+        int epoch = EnterRead();
+        var events = new List<MvccEvent>();
+        using (LsmSnapshot snapshot = _db.GetSnapshot())
+        {
+            CheckNotCompacted(fromRevision);
+            using LsmIterator iterator = _db.NewIterator(new ReadOptions
+            {
+                Snapshot = snapshot,
+                LowerBound = MvccKeys.EventRevisionStart(Math.Max(0, fromRevision)),
+                UpperBound = MvccKeys.EventRevisionStart(Math.Min(toRevision, State.Revision) + 1),
+            });
+            for (iterator.SeekToFirst(); iterator.Valid; iterator.Next())
+            {
+                long revision = MvccKeys.EventRevision(iterator.Key);
+                int sub = MvccKeys.EventSub(iterator.Key);
+                var type = (MvccEventType)iterator.Value[0];
+                byte[] key = iterator.Value[1..].ToArray();
+                if (!_db.TryGet(MvccKeys.VersionKey(key, revision), out byte[] stored, snapshot))
+                {
+                    throw new InvalidDataException($"event ({revision}, {sub}) names a version that is not stored");
+                }
+
+                KeyValue kv = type == MvccEventType.Put
+                    ? VersionRecord.Decode(stored).ToKeyValue(key, revision)
+                    : new KeyValue { Key = Google.Protobuf.ByteString.CopyFrom(key), ModRevision = revision };
+                KeyValue? previous = withPrevKv ? GetAt(key, revision - 1, snapshot) : null;
+                events.Add(new MvccEvent(revision, sub, type, kv, previous));
+            }
+        }
+
+        ExitRead(epoch);
+        return events;
+    }
+
+    /// <summary>The version of <paramref name="key"/> visible at <paramref name="revision"/>, or null (absent or deleted). No compaction check.</summary>
     public KeyValue? Get(byte[] key, long revision, bool withValue = true)
     {
-        KeyRange range = KeyRange.Single(key);
-        using LsmIterator iterator = OpenIterator(range);
-        return ScanWith(iterator, range, revision, withValue).FirstOrDefault();
+        int epoch = EnterRead();
+        KeyValue? kv = GetAt(key, revision, snapshot: null, withValue);
+        ExitRead(epoch);
+        return kv;
     }
 
     /// <summary>
     /// Visible key-values in <paramref name="range"/> as of <paramref name="revision"/>, in key
-    /// order, streaming (dispose the enumerator to release the LSM view). No compaction check.
+    /// order, streaming (dispose the enumerator to release the LSM view). No compaction check and
+    /// no guard against a concurrent restore: for the applying thread (<see cref="MvccWrite"/>).
     /// </summary>
     public IEnumerable<KeyValue> Scan(KeyRange range, long revision, bool withValues = true)
     {
@@ -160,6 +215,19 @@ public sealed class MvccStore : IDisposable
     public void ReplaceContents(IReadOnlyList<(byte[] Key, byte[] Value)> entries, long appliedIndex)
     {
         const int batchBytes = 1 << 20;
+        Interlocked.Increment(ref _restoreEpoch);
+        try
+        {
+            ReplaceContentsCore(entries, appliedIndex, batchBytes);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _restoreEpoch);
+        }
+    }
+
+    private void ReplaceContentsCore(IReadOnlyList<(byte[] Key, byte[] Value)> entries, long appliedIndex, int batchBytes)
+    {
         var marker = new WriteBatch();
         marker.Put(MvccKeys.RestoringKey, MvccKeys.Int64Value(appliedIndex));
         _db.Write(marker);
@@ -238,7 +306,7 @@ public sealed class MvccStore : IDisposable
             long versionRevision = MvccKeys.Revision(iterator.Key);
             if (versionRevision > revision)
             {
-                iterator.Seek(MvccKeys.VersionKey(prefix, revision));
+                iterator.Seek(MvccKeys.VersionKeyFromPrefix(prefix, revision));
                 if (!iterator.Valid || !iterator.Key.StartsWith(prefix))
                 {
                     continue;
@@ -260,7 +328,7 @@ public sealed class MvccStore : IDisposable
                 if (++steps == stepsBeforeSeek)
                 {
                     // Revision 0 never exists: its key sorts after every version of this user key.
-                    iterator.Seek(MvccKeys.VersionKey(prefix, 0));
+                    iterator.Seek(MvccKeys.VersionKeyFromPrefix(prefix, 0));
                     break;
                 }
 
@@ -268,6 +336,40 @@ public sealed class MvccStore : IDisposable
             }
         }
     }
+
+    private KeyValue? GetAt(byte[] key, long revision, LsmSnapshot? snapshot, bool withValue = true)
+    {
+        KeyRange range = KeyRange.Single(key);
+        byte[] prefix = MvccKeys.VersionPrefix(key);
+        using LsmIterator iterator = _db.NewIterator(new ReadOptions { Prefix = prefix, Snapshot = snapshot });
+        return ScanWith(iterator, range, revision, withValue).FirstOrDefault();
+    }
+
+    /// <summary>Starts a read that must not overlap a restore (a seqlock: see <see cref="ExitRead"/>).</summary>
+    private int EnterRead()
+    {
+        int epoch = Volatile.Read(ref _restoreEpoch);
+        if ((epoch & 1) != 0)
+        {
+            throw Restoring();
+        }
+
+        return epoch;
+    }
+
+    /// <summary>A read that overlapped a restore may have seen half-replaced contents: it is refused.</summary>
+    private void ExitRead(int epoch)
+    {
+        // The reads above must not move past the second look at the epoch.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _restoreEpoch) != epoch)
+        {
+            throw Restoring();
+        }
+    }
+
+    private static MvccException Restoring() =>
+        new(ErrorCode.Unavailable, "the store is being replaced by a snapshot; retry");
 
     internal bool TryGetRaw(byte[] key, out byte[] value) => _db.TryGet(key, out value);
 
