@@ -138,7 +138,8 @@ public sealed partial class RaftNode
         {
             _pendingConfIndex = confIndex;
         }
-        BcastAppend();
+        // Proposals between two Readys go out together: one Append per follower carries all of them.
+        _appendBroadcastPending = true;
         return null;
     }
 

@@ -9,7 +9,7 @@ public sealed partial class RaftNode
         {
             return false;
         }
-        FlushReadHeartbeat();
+        FlushDeferredSends();
         return new SoftState(Leader, Role) != _prevSoftState
             || CurrentHardState() != _prevHardState
             || _log.HasPendingSnapshot
@@ -26,7 +26,7 @@ public sealed partial class RaftNode
         {
             throw new InvalidOperationException($"node {Id}: GetReady called again before Advance acknowledged the previous Ready");
         }
-        FlushReadHeartbeat();
+        FlushDeferredSends();
         var soft = new SoftState(Leader, Role);
         var hard = CurrentHardState();
         var entries = _log.Unstable.Entries.ToList();
@@ -96,16 +96,30 @@ public sealed partial class RaftNode
         BcastAppend();
     }
 
-    private void FlushReadHeartbeat()
+    /// <summary>Sends what was batched since the last Ready: new entries to followers, and one heartbeat for all queued reads.</summary>
+    private void FlushDeferredSends()
     {
-        if (!_readHeartbeatPending)
+        if (_appendBroadcastPending)
         {
-            return;
+            _appendBroadcastPending = false;
+            if (Role == RaftRole.Leader)
+            {
+                foreach (ulong id in _tracker.Progress.Keys.ToList())
+                {
+                    if (id != Id)
+                    {
+                        MaybeSendAppend(id, sendIfEmpty: false);
+                    }
+                }
+            }
         }
-        _readHeartbeatPending = false;
-        if (Role == RaftRole.Leader && _readIndexQueue.LastContext() is { } context)
+        if (_readHeartbeatPending)
         {
-            BcastHeartbeat(context);
+            _readHeartbeatPending = false;
+            if (Role == RaftRole.Leader && _readIndexQueue.LastContext() is { } context)
+            {
+                BcastHeartbeat(context);
+            }
         }
     }
 

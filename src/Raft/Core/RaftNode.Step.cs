@@ -213,6 +213,7 @@ public sealed partial class RaftNode
         _readIndexQueue = new ReadIndexQueue();
         _pendingReadIndexMessages.Clear();
         _readHeartbeatPending = false;
+        _appendBroadcastPending = false;
         _snapshotAssembly = null;
     }
 

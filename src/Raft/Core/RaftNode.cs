@@ -41,6 +41,9 @@ public sealed partial class RaftNode
     /// <summary>Set when ReadIndex requests were queued since the last heartbeat: one heartbeat round confirms them all.</summary>
     private bool _readHeartbeatPending;
 
+    /// <summary>Leader only: proposals were appended since the last Ready and are not yet sent to followers.</summary>
+    private bool _appendBroadcastPending;
+
     private SnapshotAssembly? _snapshotAssembly;
 
     private SoftState _prevSoftState;

@@ -137,7 +137,12 @@ public sealed class InMemoryRaftLogStore : IRaftLogStore
                 throw new ArgumentOutOfRangeException(nameof(index), $"group {group}: index {index} is outside [{compacted}, {last}]");
             }
 
-            return index == compacted ? log!.CompactedTerm : log!.Entries[(int)(index - compacted - 1)].Term;
+            if (log is null)
+            {
+                return 0;
+            }
+
+            return index == compacted ? log.CompactedTerm : log.Entries[(int)(index - compacted - 1)].Term;
         }
     }
 
@@ -177,9 +182,10 @@ public sealed class InMemoryRaftLogStore : IRaftLogStore
             return;
         }
 
+        bool beyondLog = throughIndex > log.LastIndex;
         int drop = (int)Math.Min(log.Entries.Count, throughIndex - log.CompactedIndex);
         log.Entries.RemoveRange(0, drop);
-        if (throughIndex > log.LastIndex)
+        if (beyondLog)
         {
             log.Entries.Clear();
         }

@@ -213,6 +213,22 @@ public sealed class ReplicationRuleTests
     }
 
     [Fact]
+    public void ProposalsBetweenTwoReadysShareOneAppendPerFollower()
+    {
+        var c = RaftTestCluster.Create(3);
+        c.Elect(1);
+        for (int i = 0; i < 50; i++)
+        {
+            c[1].Propose(B($"p{i}"));
+        }
+        c.HandleReady(1);
+        var append = Assert.Single(c.Get(2).Inbox);
+        Assert.Equal(50, append.Entries.Count);
+        c.Stabilize();
+        Assert.Equal(50, c.AppliedData(3).Count);
+    }
+
+    [Fact]
     public void InflightBytesBoundThePipeline()
     {
         var c = RaftTestCluster.Create(2, cfg => cfg with { MaxInflightBytes = 250 });

@@ -1,0 +1,222 @@
+using Google.Protobuf;
+using KvStore.Client.Protocol.Messages;
+using KvStore.Raft.Core;
+using KvStore.Raft.Host;
+using KvStore.Server.Protos;
+using KvStore.Storage;
+using KvStore.Storage.IO;
+using KvStore.Storage.Lsm;
+
+namespace KvStore.Server.Mvcc;
+
+/// <summary>
+/// The replicated state of one Raft group: applies <see cref="KvCommand"/>s to an
+/// <see cref="MvccStore"/>. Deterministic — its only clock is the commands' issued_at_unix_ms —
+/// so every replica reaches the same state and answers at every index.
+/// </summary>
+/// <remarks>
+/// <para>Each entry is applied as ONE LSM write batch tagged with its Raft index (the command's
+/// mutations, its session record, the counters and the applied index), so a crash never leaves
+/// half a command and <see cref="AppliedIndex"/> after reopening is exactly the last command whose
+/// batch survived. Under Raft the LSM runs without its WAL: after a crash the host replays the
+/// log from <see cref="AppliedIndex"/> + 1, and entries at or below it are skipped, never applied
+/// twice.</para>
+/// <para>Results, one per Normal entry: the op's response message (<see cref="PutResponse"/>,
+/// <see cref="DeleteRangeResponse"/>, <see cref="TxnResponse"/>, <see cref="CompactionResponse"/>)
+/// or an <see cref="Error"/> (bad input, compacted or future revision, stale sequence, expired
+/// session). Null for a leader's no-op and for entries already applied before a restart.</para>
+/// <para>Bad input never throws out of <see cref="Apply"/>: an exception there would stop the
+/// host. Storage failures do throw (<see cref="StorageException"/>): the state cannot advance.</para>
+/// </remarks>
+public sealed class KvStateMachine : IStateMachine, IDisposable
+{
+    private readonly MvccStore _store;
+    private readonly bool _ownsStore;
+    private readonly SessionTable _sessions;
+
+    public KvStateMachine(MvccStore store, KvStateMachineOptions? options = null, bool ownsStore = false)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        options ??= new KvStateMachineOptions();
+        options.Validate();
+        _store = store;
+        _ownsStore = ownsStore;
+        _sessions = new SessionTable(store, options);
+    }
+
+    /// <summary>Opens the group's store in <paramref name="directory"/> (created if needed, LSM WAL off) and owns it.</summary>
+    public static KvStateMachine Open(string directory, IFileSystem? fileSystem = null, KvStateMachineOptions? options = null) =>
+        Open(directory, MvccStore.LsmOptionsFor(fileSystem ?? PhysicalFileSystem.Instance), options);
+
+    /// <summary>Opens with explicit LSM options (start from <see cref="MvccStore.LsmOptionsFor"/>); owns the store.</summary>
+    public static KvStateMachine Open(string directory, LsmOptions lsmOptions, KvStateMachineOptions? options = null)
+    {
+        MvccStore store = MvccStore.Open(directory, lsmOptions);
+        try
+        {
+            return new KvStateMachine(store, options, ownsStore: true);
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The store, for local (serializable or ReadIndex-confirmed) reads: <see cref="MvccStore.Range"/>.</summary>
+    public MvccStore Store => _store;
+
+    public long AppliedIndex => _store.State.AppliedIndex;
+
+    public IReadOnlyList<object?> Apply(IReadOnlyList<Entry> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var results = new List<object?>(entries.Count);
+        foreach (Entry entry in entries)
+        {
+            long applied = AppliedIndex;
+            if (entry.Index <= applied)
+            {
+                // Replay after a restart: this entry's batch is already in the store.
+                if (entry.Type == EntryType.Normal)
+                {
+                    results.Add(null);
+                }
+
+                continue;
+            }
+
+            if (entry.Index != applied + 1)
+            {
+                throw new InvalidOperationException($"entry {entry.Index} does not follow the applied index {applied}: entries must be applied consecutively");
+            }
+
+            if (entry.Type != EntryType.Normal || entry.Data.IsEmpty)
+            {
+                _store.Commit(_store.BeginWrite(), entry.Index);
+                if (entry.Type == EntryType.Normal)
+                {
+                    results.Add(null);
+                }
+
+                continue;
+            }
+
+            results.Add(ApplyEntry(entry));
+        }
+
+        return results;
+    }
+
+    /// <summary>Applies one command outside Raft (tests, tools): as if it were the next log entry.</summary>
+    public object ApplyCommand(KvCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        return Apply([Entry.Normal(AppliedIndex + 1, 0, command.ToByteArray())])[0]!;
+    }
+
+    public ReadOnlyMemory<byte> TakeSnapshot() => MvccSnapshotFormat.Write(AppliedIndex, _store.ExportEntries());
+
+    /// <summary>
+    /// Replaces the whole state with the snapshot's. The snapshot is checked completely first:
+    /// corrupted bytes throw <see cref="StorageCorruptionException"/> and leave the state as it was.
+    /// </summary>
+    public void Restore(Snapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        string source = $"snapshot at index {snapshot.Metadata.Index}";
+        (long appliedIndex, List<(byte[] Key, byte[] Value)> entries) = MvccSnapshotFormat.Read(snapshot.Data.Span, source);
+        if (appliedIndex != snapshot.Metadata.Index)
+        {
+            throw new StorageCorruptionException(source, 12, $"the snapshot's contents are of index {appliedIndex}, not {snapshot.Metadata.Index}");
+        }
+
+        _store.ReplaceContents(entries, appliedIndex);
+        _sessions.Reload();
+    }
+
+    public MvccStatus GetStatus() => _store.GetStatus();
+
+    /// <summary>Flushes the memtable (so a clean restart replays nothing) and closes an owned store.</summary>
+    public void Dispose()
+    {
+        if (_ownsStore)
+        {
+            _store.Database.Flush();
+            _store.Dispose();
+        }
+    }
+
+    private object ApplyEntry(Entry entry)
+    {
+        KvCommand command;
+        try
+        {
+            command = KvCommand.Parser.ParseFrom(entry.Data.Span);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            _store.Commit(_store.BeginWrite(), entry.Index);
+            return new Error { Code = ErrorCode.InvalidArgument, Message = $"entry {entry.Index}: not a KvCommand: {e.Message}" };
+        }
+
+        SessionPlan plan = _sessions.Plan(command.ClientId, command.Sequence, command.IssuedAtUnixMs);
+        KvCommandResult? result = null;
+        MvccWrite write = _store.BeginWrite();
+        object response;
+        switch (plan.Verdict)
+        {
+            case SessionVerdict.Duplicate:
+                response = Unwrap(plan.Existing!.LastResult);
+                break;
+            case SessionVerdict.Stale:
+                response = SessionTable.StaleError(command.ClientId, command.Sequence, plan.Existing!.LastSequence);
+                break;
+            case SessionVerdict.Expired:
+                response = SessionTable.ExpiredError(command.ClientId);
+                break;
+            default:
+                (result, write) = Execute(command, write);
+                response = Unwrap(result);
+                break;
+        }
+
+        _sessions.Write(plan, command.ClientId, command.Sequence, result, write.Batch);
+        _store.Commit(write, entry.Index);
+        _sessions.Committed(plan);
+        return response;
+    }
+
+    /// <summary>Runs the op; on a refused request the partial write is dropped for a fresh one, so nothing of it commits.</summary>
+    private (KvCommandResult Result, MvccWrite Write) Execute(KvCommand command, MvccWrite write)
+    {
+        try
+        {
+            KvCommandResult result = command.OpCase switch
+            {
+                KvCommand.OpOneofCase.Put => new KvCommandResult { Put = write.Put(command.Put) },
+                KvCommand.OpOneofCase.DeleteRange => new KvCommandResult { DeleteRange = write.DeleteRange(command.DeleteRange) },
+                KvCommand.OpOneofCase.Txn => new KvCommandResult { Txn = write.Txn(command.Txn) },
+                KvCommand.OpOneofCase.Compact => new KvCommandResult { Compact = write.Compact(command.Compact) },
+                _ => throw new MvccException(ErrorCode.InvalidArgument, "command has no operation"),
+            };
+            return (result, write);
+        }
+        catch (MvccException e)
+        {
+            var error = e.ToError();
+            error.Header = new ResponseHeader { Revision = write.Base.Revision };
+            return (new KvCommandResult { Error = error }, _store.BeginWrite());
+        }
+    }
+
+    private static IMessage Unwrap(KvCommandResult result) => result.ResultCase switch
+    {
+        KvCommandResult.ResultOneofCase.Put => result.Put,
+        KvCommandResult.ResultOneofCase.DeleteRange => result.DeleteRange,
+        KvCommandResult.ResultOneofCase.Txn => result.Txn,
+        KvCommandResult.ResultOneofCase.Compact => result.Compact,
+        KvCommandResult.ResultOneofCase.Error => result.Error,
+        _ => new Error { Code = ErrorCode.Internal, Message = "a stored session result is empty" },
+    };
+}

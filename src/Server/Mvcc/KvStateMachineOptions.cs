@@ -1,0 +1,24 @@
+namespace KvStore.Server.Mvcc;
+
+/// <summary>Settings of a <see cref="KvStateMachine"/>. Every replica of a group must use the same values: they shape the replicated state.</summary>
+public sealed record KvStateMachineOptions
+{
+    /// <summary>
+    /// A session untouched for this long (by the issued_at clock of later commands) is dropped.
+    /// 15 minutes outlasts any client retry deadline and leader failover by far, while a crashed
+    /// client's session (one record) does not linger for long.
+    /// </summary>
+    public TimeSpan SessionTtl { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// How long an expired session's id is remembered, so that its late retries get SESSION_EXPIRED
+    /// instead of being applied again as a new session. 24 hours of markers are 26 bytes each.
+    /// </summary>
+    public TimeSpan ExpiredSessionRetention { get; init; } = TimeSpan.FromHours(24);
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SessionTtl, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ExpiredSessionRetention, TimeSpan.Zero);
+    }
+}

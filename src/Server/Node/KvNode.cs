@@ -1,0 +1,287 @@
+using System.Net;
+using System.Net.Sockets;
+using KvStore.Raft.Core;
+using KvStore.Raft.Host;
+using KvStore.Server.Mvcc;
+using KvStore.Server.Net;
+using KvStore.Server.Peers;
+using KvStore.Storage.IO;
+using KvStore.Storage.Log;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace KvStore.Server.Node;
+
+/// <summary>
+/// One KvStore server process: the Raft log, the key-value state machine, the Raft host, the peer
+/// transport and the client listener, wired together.
+/// </summary>
+/// <remarks>
+/// Data directory layout:
+/// <code>
+/// DIR/raft/        SegmentedLogStore: the Raft log and hard state of every group
+/// DIR/data/        the LSM of group 1's MVCC store (its applied index is stored with it)
+/// DIR/snapshots/   FileSnapshotStore: the latest snapshot of every group
+/// DIR/members.json the member directory (ids, names, peer and client URLs), see <see cref="MemberDirectory"/>
+/// </code>
+/// On restart the host restores the state machine from the latest snapshot and replays the log
+/// after it; entries the MVCC store already holds (index &lt;= its applied index) are skipped.
+/// Only group <see cref="DefaultGroup"/> exists today, but every call names its group.
+/// </remarks>
+public sealed class KvNode : IAsyncDisposable
+{
+    /// <summary>The key-value group every node hosts until sharding adds more.</summary>
+    public const ulong DefaultGroup = 1;
+
+    private readonly KvNodeOptions _options;
+    private readonly ILogger _logger;
+    private readonly SegmentedLogStore _log;
+    private readonly KvStateMachine _kv;
+    private readonly TcpPeerTransport _transport;
+    private readonly RaftHost _host;
+    private readonly CancellationTokenSource _stopping = new();
+    private ClientListener? _listener;
+    private Task? _publisher;
+    private int _disposed;
+
+    private KvNode(KvNodeOptions options, ILoggerFactory loggers, SegmentedLogStore log, KvStateMachine kv, MemberDirectory members, TcpPeerTransport transport, RaftHost host)
+    {
+        _options = options;
+        _logger = loggers.CreateLogger("node");
+        _log = log;
+        _kv = kv;
+        Members = members;
+        _transport = transport;
+        _host = host;
+        Id = MemberIds.ForName(options.Name);
+        ClusterId = MemberIds.ForCluster(options.ClusterToken);
+    }
+
+    public ulong Id { get; }
+
+    public ulong ClusterId { get; }
+
+    public string Name => _options.Name;
+
+    public KvNodeOptions Options => _options;
+
+    public MemberDirectory Members { get; }
+
+    public RaftHost Host => _host;
+
+    public KvStateMachine StateMachine => _kv;
+
+    public IPEndPoint ClientEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the node has not been started");
+
+    public IPEndPoint PeerEndPoint => _transport.LocalEndPoint;
+
+    /// <summary>Opens the data directory, joins or bootstraps group 1, and starts serving clients.</summary>
+    public static async Task<KvNode> StartAsync(KvNodeOptions options, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        loggers ??= NullLoggerFactory.Instance;
+        string dir = Path.GetFullPath(options.DataDirectory);
+        Directory.CreateDirectory(dir);
+        ulong id = MemberIds.ForName(options.Name);
+        IReadOnlyDictionary<string, string> initial = options.EffectiveInitialCluster();
+        if (initial[options.Name] != options.PeerUrl)
+        {
+            throw new ArgumentException($"--initial-cluster gives {options.Name}={initial[options.Name]} but --peer-url is {options.PeerUrl}");
+        }
+
+        // Client URLs start empty, this node's own included: only the leader's publication (through
+        // the log) fills them in, so that every node's directory says the same.
+        var members = new MemberDirectory(Path.Combine(dir, "members.json"));
+        if (!members.Load())
+        {
+            members.Replace(initial.Select(kv => new MemberRecord
+            {
+                Id = MemberIds.ForName(kv.Key),
+                Name = kv.Key,
+                PeerUrl = kv.Value,
+            }));
+        }
+
+        bool joining = string.Equals(options.InitialClusterState, "existing", StringComparison.OrdinalIgnoreCase);
+        ulong[] voters = joining ? [] : initial.Keys.Select(MemberIds.ForName).ToArray();
+
+        var fs = PhysicalFileSystem.Instance;
+        SegmentedLogStore log = SegmentedLogStore.Open(fs, Path.Combine(dir, "raft"));
+        KvStateMachine? kv = null;
+        TcpPeerTransport? transport = null;
+        RaftHost? host = null;
+        try
+        {
+            kv = KvStateMachine.Open(Path.Combine(dir, "data"), fs);
+            var snapshots = new FileSnapshotStore(fs, Path.Combine(dir, "snapshots"));
+            transport = new TcpPeerTransport(
+                new PeerTransportOptions
+                {
+                    NodeId = id,
+                    ClusterId = MemberIds.ForCluster(options.ClusterToken),
+                    ListenEndPoint = await ResolveAsync(options.PeerUrl, cancellationToken).ConfigureAwait(false),
+                    ClientUrl = options.ClientUrl,
+                },
+                loggers.CreateLogger("peers"));
+            transport.Start();
+            host = new RaftHost(
+                new RaftHostOptions
+                {
+                    NodeId = id,
+                    TickInterval = options.TickInterval,
+                    GroupConfig = new RaftConfig
+                    {
+                        Id = id,
+                        ElectionTick = options.ElectionTicks,
+                        HeartbeatTick = options.HeartbeatTicks,
+                    },
+                    SnapshotEveryEntries = options.SnapshotEveryEntries,
+                    CompactionRetainEntries = options.CompactionRetainEntries,
+                    ProposalTimeout = options.ProposalTimeout,
+                },
+                log,
+                snapshots,
+                transport);
+            var node = new KvNode(options, loggers, log, kv, members, transport, host);
+            members.Changed += node.ConnectPeers;
+            node.ConnectPeers(members.Members);
+            host.Start();
+            await host.AddGroupAsync(DefaultGroup, voters, new MembershipStateMachine(kv, members)).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+            node._listener = new ClientListener(
+                new ClientListenerOptions
+                {
+                    EndPoint = await ResolveAsync(options.ClientUrl, cancellationToken).ConfigureAwait(false),
+                    ClusterId = node.ClusterId,
+                    MemberId = id,
+                },
+                new KvRequestHandler(node),
+                loggers.CreateLogger<ClientListener>());
+            node._listener.Start();
+            node._publisher = Task.Run(() => node.PublishClientUrlsAsync(node._stopping.Token));
+            node._logger.LogInformation(
+                "node {Name} (id {Id:x16}) serving clients on {Client}, peers on {Peer}, data in {Dir}",
+                options.Name, id, node.ClientEndPoint, transport.LocalEndPoint, dir);
+            return node;
+        }
+        catch
+        {
+            host?.Dispose();
+            transport?.Dispose();
+            kv?.Dispose();
+            log.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The client URL of <paramref name="memberId"/> as this node knows it, or null.</summary>
+    public string? ClientUrlOf(ulong memberId)
+    {
+        if (memberId == 0)
+        {
+            return null;
+        }
+
+        if (memberId == Id)
+        {
+            return _options.ClientUrl;
+        }
+
+        if (Members.Find(memberId) is { ClientUrl.Length: > 0 } member)
+        {
+            return member.ClientUrl;
+        }
+
+        return _transport.AnnouncedClientUrls.TryGetValue(memberId, out string? url) ? url : null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_publisher is not null)
+        {
+            await _publisher.ConfigureAwait(false);
+        }
+
+        _host.Dispose();
+        _transport.Dispose();
+        _kv.Dispose();
+        _log.Dispose();
+        _stopping.Dispose();
+    }
+
+    private void ConnectPeers(IReadOnlyList<MemberRecord> members)
+    {
+        foreach (MemberRecord m in members)
+        {
+            if (m.Id != Id)
+            {
+                _transport.SetPeer(m.Id, m.PeerUrl);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The leader writes every member's client URL (its own, and each peer's as announced in the
+    /// peer handshake) into the replicated member directory, so that any node can point a client
+    /// at the leader. Runs until the node stops.
+    /// </summary>
+    private async Task PublishClientUrlsAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(300), cancellationToken).ConfigureAwait(false);
+                if (_host.GetStatus(DefaultGroup).Role != RaftRole.Leader)
+                {
+                    continue;
+                }
+
+                foreach (MemberRecord m in Members.Members)
+                {
+                    string? url = m.Id == Id ? _options.ClientUrl : _transport.AnnouncedClientUrls.GetValueOrDefault(m.Id);
+                    if (!string.IsNullOrEmpty(url) && url != m.ClientUrl)
+                    {
+                        await _host.ProposeAsync(DefaultGroup, MemberEntryCodec.Encode(m with { ClientUrl = url }), cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is NotLeaderException or ProposalDroppedException or TimeoutException or GroupNotFoundException)
+            {
+                // Leadership moved on; the next leader publishes.
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+        }
+    }
+
+    private static async Task<IPEndPoint> ResolveAsync(string url, CancellationToken cancellationToken)
+    {
+        (string host, int port) = PeerAddress.Parse(url);
+        if (IPAddress.TryParse(host, out IPAddress? ip))
+        {
+            return new IPEndPoint(ip, port);
+        }
+
+        IPAddress[] addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+        IPAddress chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
+        return new IPEndPoint(chosen, port);
+    }
+}

@@ -1,0 +1,56 @@
+namespace KvStore.Server.Node;
+
+/// <summary>How a <see cref="KvNode"/> is started: its identity, addresses, data directory and tuning.</summary>
+public sealed record KvNodeOptions
+{
+    /// <summary>Member name; the member id is derived from it (<see cref="MemberIds.ForName"/>).</summary>
+    public string Name { get; init; } = "n1";
+
+    public string DataDirectory { get; init; } = "kvstore-data";
+
+    /// <summary>HOST:PORT the client listener binds.</summary>
+    public string ClientUrl { get; init; } = "127.0.0.1:2379";
+
+    /// <summary>HOST:PORT the peer transport binds.</summary>
+    public string PeerUrl { get; init; } = "127.0.0.1:2380";
+
+    /// <summary>name -> peer URL of every initial member (this node included). Empty: a one-node cluster of this node.</summary>
+    public IReadOnlyDictionary<string, string> InitialCluster { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// "new" bootstraps the group with the initial cluster as voters; "existing" joins a running
+    /// cluster (after <c>member add</c>) and waits for its leader. Ignored on restart.
+    /// </summary>
+    public string InitialClusterState { get; init; } = "new";
+
+    /// <summary>Peers of another cluster token are refused in the handshake.</summary>
+    public string ClusterToken { get; init; } = "kvstore";
+
+    /// <summary>Wall-clock length of one Raft tick.</summary>
+    public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// Election timeout in ticks (randomized by Raft up to twice this). 20 x 50 ms = 1 s: a loaded
+    /// 2-core machine must not mistake a GC pause or a slow fsync for a dead leader.
+    /// </summary>
+    public int ElectionTicks { get; init; } = 20;
+
+    /// <summary>Heartbeat interval in ticks (2 x 50 ms).</summary>
+    public int HeartbeatTicks { get; init; } = 2;
+
+    /// <summary>Take a snapshot and compact the log every this many applied entries.</summary>
+    public long SnapshotEveryEntries { get; init; } = 10_000;
+
+    /// <summary>Entries kept in the log behind a snapshot, for slightly lagging followers.</summary>
+    public long CompactionRetainEntries { get; init; } = 1_000;
+
+    public TimeSpan ProposalTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The initial cluster with this node added when it was not listed.</summary>
+    public IReadOnlyDictionary<string, string> EffectiveInitialCluster()
+    {
+        var cluster = new Dictionary<string, string>(InitialCluster, StringComparer.Ordinal);
+        cluster.TryAdd(Name, PeerUrl);
+        return cluster;
+    }
+}

@@ -1,0 +1,264 @@
+using Google.Protobuf;
+using KvStore.Client;
+using KvStore.Client.Protocol;
+using KvStore.Client.Protocol.Messages;
+using KvStore.Raft.Core;
+using KvStore.Raft.Host;
+using KvStore.Server.Mvcc;
+using KvStore.Server.Net;
+using KvStore.Server.Protos;
+using ClientNotLeaderException = KvStore.Client.NotLeaderException;
+using HostNotLeaderException = KvStore.Raft.Host.NotLeaderException;
+
+namespace KvStore.Server.Node;
+
+/// <summary>
+/// Serves client requests on a <see cref="KvNode"/>.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>Writes (Put, DeleteRange, Txn, Compact) become a <see cref="KvCommand"/> — the session's
+/// client id and sequence from the request, issued_at from this (leader's) clock — proposed to
+/// the group; the answer is the state machine's result for that entry. A Txn is always proposed,
+/// even a read-only one: it is then linearizable for free and bumps no revision.</item>
+/// <item>Range reads are linearizable (ReadIndex, then read the local store) unless
+/// <c>serializable</c>, which reads the local store as it is.</item>
+/// <item>Followers do NOT forward: a write or linearizable read on a follower answers
+/// NOT_LEADER with the leader's client URL as hint; the SDK follows it.</item>
+/// <item>Membership changes are Raft conf changes whose context names the member (name, peer URL),
+/// so every node learns every address from the log.</item>
+/// </list>
+/// </remarks>
+public sealed class KvRequestHandler : IRequestHandler
+{
+    private readonly KvNode _node;
+
+    public KvRequestHandler(KvNode node)
+    {
+        _node = node;
+    }
+
+    private ulong Group => KvNode.DefaultGroup;
+
+    public ValueTask<IMessage> HandleAsync(FrameType type, IMessage request, RequestContext context, CancellationToken cancellationToken) => type switch
+    {
+        FrameType.PutRequest => new(ProposeAsync(new KvCommand { Put = (PutRequest)request }, ((PutRequest)request).Session, cancellationToken)),
+        FrameType.DeleteRangeRequest => new(ProposeAsync(new KvCommand { DeleteRange = (DeleteRangeRequest)request }, ((DeleteRangeRequest)request).Session, cancellationToken)),
+        FrameType.TxnRequest => new(ProposeAsync(new KvCommand { Txn = (TxnRequest)request }, ((TxnRequest)request).Session, cancellationToken)),
+        FrameType.CompactionRequest => new(ProposeAsync(new KvCommand { Compact = (CompactionRequest)request }, ((CompactionRequest)request).Session, cancellationToken)),
+        FrameType.RangeRequest => new(RangeAsync((RangeRequest)request, cancellationToken)),
+        FrameType.StatusRequest => new(Status()),
+        FrameType.MemberListRequest => new(MemberListAsync((MemberListRequest)request, cancellationToken)),
+        FrameType.MemberAddRequest => new(MemberAddAsync((MemberAddRequest)request, cancellationToken)),
+        FrameType.MemberRemoveRequest => new(MemberRemoveAsync((MemberRemoveRequest)request, cancellationToken)),
+        FrameType.MemberPromoteRequest => new(MemberPromoteAsync((MemberPromoteRequest)request, cancellationToken)),
+        _ => throw new KvStoreProtocolException(ErrorCode.UnknownType, $"request type {(byte)type} is not served by this node"),
+    };
+
+    private async Task<IMessage> ProposeAsync(KvCommand command, Session? session, CancellationToken cancellationToken)
+    {
+        if (session is { ClientId: not 0 })
+        {
+            command.ClientId = session.ClientId;
+            command.Sequence = session.Sequence;
+        }
+
+        command.IssuedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        object? result = await Raft(() => _node.Host.ProposeAsync(Group, command.ToByteArray(), cancellationToken)).ConfigureAwait(false);
+        return result switch
+        {
+            Error error => error,
+            PutResponse put => Stamp(put, put.Header ??= new ResponseHeader()),
+            DeleteRangeResponse delete => Stamp(delete, delete.Header ??= new ResponseHeader()),
+            TxnResponse txn => Stamp(txn, txn.Header ??= new ResponseHeader()),
+            CompactionResponse compact => Stamp(compact, compact.Header ??= new ResponseHeader()),
+            IMessage other => other,
+            _ => throw new InvalidOperationException($"the state machine answered {result?.GetType().Name ?? "nothing"} for a {command.OpCase} command"),
+        };
+    }
+
+    private async Task<IMessage> RangeAsync(RangeRequest request, CancellationToken cancellationToken)
+    {
+        if (!request.Serializable)
+        {
+            await Raft(async () => (object?)await _node.Host.ReadIndexAsync(Group, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        }
+
+        try
+        {
+            RangeResponse response = _node.StateMachine.Store.Range(request);
+            return Stamp(response, response.Header ??= new ResponseHeader());
+        }
+        catch (MvccException ex)
+        {
+            return ex.ToError();
+        }
+    }
+
+    private Task<IMessage> Status()
+    {
+        RaftGroupStatus raft = _node.Host.GetStatus(Group);
+        MvccStatus mvcc = _node.StateMachine.GetStatus();
+        MemberRecord? self = _node.Members.Find(_node.Id);
+        var response = new StatusResponse
+        {
+            Header = new ResponseHeader { Revision = mvcc.Revision },
+            Version = typeof(KvRequestHandler).Assembly.GetName().Version?.ToString() ?? "0",
+            Name = _node.Name,
+            Leader = raft.Leader,
+            IsLeader = raft.Role == RaftRole.Leader,
+            IsLearner = self?.IsLearner ?? false,
+            RaftTerm = (ulong)raft.Term,
+            RaftCommitIndex = (ulong)raft.Commit,
+            RaftAppliedIndex = (ulong)raft.Applied,
+            DbSizeBytes = mvcc.DataSizeBytes,
+        };
+        return Task.FromResult<IMessage>(Stamp(response, response.Header));
+    }
+
+    private async Task<IMessage> MemberListAsync(MemberListRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Linearizable)
+        {
+            await Raft(async () => (object?)await _node.Host.ReadIndexAsync(Group, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        }
+
+        var response = new MemberListResponse { Header = new ResponseHeader() };
+        response.Members.AddRange(MemberMessages());
+        return Stamp(response, response.Header);
+    }
+
+    private async Task<IMessage> MemberAddAsync(MemberAddRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Name) || request.PeerUrls.Count != 1)
+        {
+            return Error.Create(ErrorCode.InvalidArgument, "member add needs a name and exactly one peer URL");
+        }
+
+        try
+        {
+            Peers.PeerAddress.Parse(request.PeerUrls[0]);
+        }
+        catch (FormatException ex)
+        {
+            return Error.Create(ErrorCode.InvalidArgument, ex.Message);
+        }
+
+        ulong id = MemberIds.ForName(request.Name);
+        if (_node.Members.Find(id) is not null)
+        {
+            return Error.Create(ErrorCode.InvalidArgument, $"a member named {request.Name} (id {id:x16}) already exists");
+        }
+
+        var member = new MemberRecord { Id = id, Name = request.Name, PeerUrl = request.PeerUrls[0], IsLearner = request.IsLearner };
+        var change = new ConfChange
+        {
+            Changes = [new ConfChangeSingle(request.IsLearner ? ConfChangeType.AddLearner : ConfChangeType.AddVoter, id)],
+            Context = MemberEntryCodec.Encode(member),
+        };
+        await Raft(async () => (object?)await _node.Host.ProposeConfChangeAsync(Group, change, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        var response = new MemberAddResponse { Header = new ResponseHeader(), Member = ToMessage(_node.Members.Find(id) ?? member) };
+        response.Members.AddRange(MemberMessages());
+        return Stamp(response, response.Header);
+    }
+
+    private async Task<IMessage> MemberRemoveAsync(MemberRemoveRequest request, CancellationToken cancellationToken)
+    {
+        if (_node.Members.Find(request.Id) is null)
+        {
+            return Error.Create(ErrorCode.InvalidArgument, $"no member with id {request.Id:x16}");
+        }
+
+        var change = new ConfChange { Changes = [new ConfChangeSingle(ConfChangeType.RemoveNode, request.Id)] };
+        await Raft(async () => (object?)await _node.Host.ProposeConfChangeAsync(Group, change, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        var response = new MemberRemoveResponse { Header = new ResponseHeader() };
+        response.Members.AddRange(MemberMessages());
+        return Stamp(response, response.Header);
+    }
+
+    private async Task<IMessage> MemberPromoteAsync(MemberPromoteRequest request, CancellationToken cancellationToken)
+    {
+        if (_node.Members.Find(request.Id) is not { } member)
+        {
+            return Error.Create(ErrorCode.InvalidArgument, $"no member with id {request.Id:x16}");
+        }
+
+        if (!member.IsLearner)
+        {
+            return Error.Create(ErrorCode.InvalidArgument, $"member {member.Name} is already a voter");
+        }
+
+        var change = new ConfChange
+        {
+            Changes = [new ConfChangeSingle(ConfChangeType.AddVoter, request.Id)],
+            Context = MemberEntryCodec.Encode(member with { IsLearner = false }),
+        };
+        await Raft(async () => (object?)await _node.Host.ProposeConfChangeAsync(Group, change, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        var response = new MemberPromoteResponse { Header = new ResponseHeader() };
+        response.Members.AddRange(MemberMessages());
+        return Stamp(response, response.Header);
+    }
+
+    private IEnumerable<Member> MemberMessages() => _node.Members.Members.Select(ToMessage);
+
+    private static Member ToMessage(MemberRecord m)
+    {
+        var member = new Member { Id = m.Id, Name = m.Name, IsLearner = m.IsLearner };
+        member.PeerUrls.Add(m.PeerUrl);
+        if (m.ClientUrl.Length > 0)
+        {
+            member.ClientUrls.Add(m.ClientUrl);
+        }
+
+        return member;
+    }
+
+    private T Stamp<T>(T response, ResponseHeader header)
+        where T : IMessage
+    {
+        header.ClusterId = _node.ClusterId;
+        header.MemberId = _node.Id;
+        header.GroupId = Group;
+        RaftGroupStatus status = _node.Host.GetStatus(Group);
+        header.RaftTerm = (ulong)status.Term;
+        if (status.Role != RaftRole.Leader && _node.ClientUrlOf(status.Leader) is { } hint)
+        {
+            header.LeaderHint = hint;
+        }
+
+        return response;
+    }
+
+    /// <summary>Runs a Raft call and turns its refusals into the protocol's errors.</summary>
+    private async Task<object?> Raft(Func<Task<object?>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (HostNotLeaderException ex)
+        {
+            throw new ClientNotLeaderException(ex.Message, _node.ClientUrlOf(ex.LeaderId));
+        }
+        catch (ProposalDroppedException ex) when (ex.Reason is DropReason.NoLeader or DropReason.ForwardingDisabled or DropReason.NotAVoter)
+        {
+            throw new ClientNotLeaderException(ex.Message, _node.ClientUrlOf(ex.LeaderHint));
+        }
+        catch (ProposalDroppedException ex)
+        {
+            throw new KvStoreProtocolException(ErrorCode.Unavailable, ex.Message);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new KvStoreProtocolException(ErrorCode.Timeout, ex.Message);
+        }
+        catch (MvccException ex)
+        {
+            throw new KvStoreProtocolException(ex.Code, ex.Message);
+        }
+        catch (Exception ex) when (ex is HostFailedException or ObjectDisposedException or GroupNotFoundException)
+        {
+            throw new KvStoreProtocolException(ErrorCode.Unavailable, $"node {_node.Name} cannot serve: {ex.Message}");
+        }
+    }
+}

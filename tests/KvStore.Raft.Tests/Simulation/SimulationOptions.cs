@@ -1,0 +1,64 @@
+using KvStore.Raft.Core;
+
+namespace KvStore.Raft.Tests.Simulation;
+
+/// <summary>
+/// One simulated run: the cluster shape, which faults are on, and how long each phase lasts.
+/// Probabilities and ranges here are upper bounds; each seed draws its own values inside them, so
+/// different seeds explore gentle and harsh networks alike.
+/// </summary>
+public sealed record SimulationOptions
+{
+    /// <summary>Voters at the start (ids 1..Nodes).</summary>
+    public int Nodes { get; init; } = 3;
+
+    /// <summary>Extra node ids that membership changes may add (learner, then voter).</summary>
+    public int SpareNodes { get; init; }
+
+    public ulong Seed { get; init; }
+
+    public int ElectionTick { get; init; } = 5;
+
+    /// <summary>Ticks (of a node at the base rate) during which faults are injected.</summary>
+    public int FaultTicks { get; init; } = 60;
+
+    /// <summary>Ticks allowed after healing for a leader to be elected and a new proposal to commit.</summary>
+    public int LivenessTicks { get; init; } = 200;
+
+    public double MaxDropRate { get; init; } = 0.2;
+
+    public double MaxDuplicateRate { get; init; } = 0.1;
+
+    /// <summary>Probability that a message is held back long enough to arrive after later ones.</summary>
+    public double MaxReorderRate { get; init; } = 0.2;
+
+    public bool Partitions { get; init; } = true;
+
+    public bool Crashes { get; init; } = true;
+
+    /// <summary>Probability that a node which just answered a vote is crashed before its next step (targets the vote-persistence window).</summary>
+    public double CrashAfterVoteRate { get; init; } = 0.05;
+
+    public bool DifferentTickRates { get; init; } = true;
+
+    public bool MembershipChanges { get; init; }
+
+    /// <summary>Take state machine snapshots and compact logs every few applied entries.</summary>
+    public bool Snapshots { get; init; } = true;
+
+    public bool PreVote { get; init; } = true;
+
+    public bool CheckQuorum { get; init; } = true;
+
+    /// <summary>Small values force one entry per Append, which widens windows where only part of a batch is replicated.</summary>
+    public long MaxSizePerMessage { get; init; } = 1 << 20;
+
+    /// <summary>Mean virtual time between client requests (a tick is 100 units).</summary>
+    public int ClientInterval { get; init; } = 40;
+
+    /// <summary>Mean virtual time between nemesis actions (a tick is 100 units).</summary>
+    public int NemesisInterval { get; init; } = 400;
+
+    /// <summary>Planted bugs: the core's (CommitPreviousTermByCount, VoteWithoutLogCheck) and the simulator's own (AnswerBeforePersistingVote).</summary>
+    public PlantedBugs Bugs { get; init; }
+}
