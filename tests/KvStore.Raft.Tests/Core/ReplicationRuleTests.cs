@@ -273,6 +273,8 @@ public sealed class ReplicationRuleTests
         c[1].Propose(new byte[600]);
         var ex = Assert.Throws<ProposalDroppedException>(() => c[1].Propose(new byte[600]));
         Assert.Equal(DropReason.UncommittedSizeExceeded, ex.Reason);
+        // An empty entry carries no payload and is always accepted (leaders rely on that for their no-op).
+        c[1].Propose(ReadOnlyMemory<byte>.Empty);
         c.Heal();
         c.Tick(1, 1);
         c.Stabilize();
