@@ -6,46 +6,12 @@ public sealed class ElectionRuleTests
 {
     private static readonly ConfState ThreeVoters = new() { Voters = [1, 2, 3] };
 
+    private static RaftNode NodeWithLog(ulong id, long[] terms, HardState hs, Func<RaftConfig, RaftConfig>? configure = null) =>
+        LoneNode.WithLog(id, terms, hs, configure: configure);
+
+    private static List<Message> Drain(RaftNode node) => LoneNode.Drain(node);
+
     /// <summary>A lone node whose log holds the given (term) entries from index 1 on, with the given hard state.</summary>
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RaftNode, MemoryRaftStorage> s_storageOf = new();
-
-    internal static RaftNode NodeWithLog(ulong id, long[] terms, HardState hs, ConfState? cs = null, Func<RaftConfig, RaftConfig>? configure = null)
-    {
-        var storage = new MemoryRaftStorage(cs ?? ThreeVoters);
-        storage.Append(terms.Select((t, i) => Entry.Normal(i + 1, t, ReadOnlyMemory<byte>.Empty)).ToList());
-        storage.SetHardState(hs);
-        var cfg = RaftTestCluster.DefaultConfig(id);
-        var node = new RaftNode(configure is null ? cfg : configure(cfg), storage);
-        s_storageOf.Add(node, storage);
-        return node;
-    }
-
-    /// <summary>Runs the host loop on a lone node (persisting to its storage) and returns what it sent.</summary>
-    internal static List<Message> Drain(RaftNode node)
-    {
-        s_storageOf.TryGetValue(node, out var storage);
-        var all = new List<Message>();
-        while (node.HasReady())
-        {
-            var rd = node.GetReady();
-            if (storage is not null)
-            {
-                if (rd.Snapshot is { } snap)
-                {
-                    storage.ApplySnapshot(snap);
-                }
-                storage.Append(rd.Entries);
-                if (rd.HardState is { } hs)
-                {
-                    storage.SetHardState(hs);
-                }
-            }
-            all.AddRange(rd.Messages);
-            node.Advance();
-        }
-        return all;
-    }
-
     [Fact]
     public void FollowerCampaignsAfterElectionTimeout()
     {

@@ -70,25 +70,25 @@ public sealed class ReplicationRuleTests
 
     private static RaftNode LeaderOfTerm3WithEntryOfTerm2(PlantedBugs bugs)
     {
-        var node = ElectionRuleTests.NodeWithLog(1, [1, 2], new HardState(2, 0, 1), configure: c => c with { PlantedBugs = bugs });
+        var node = LoneNode.WithLog(1, [1, 2], new HardState(2, 0, 1), configure: c => c with { PlantedBugs = bugs });
         node.Campaign();
         node.Step(new Message { Type = MessageType.VoteResponse, From = 2, To = 1, Term = 3 });
         Assert.Equal(RaftRole.Leader, node.Role);
         Assert.Equal(3, node.LastIndex);
-        ElectionRuleTests.Drain(node);
+        LoneNode.Drain(node);
         return node;
     }
 
     [Fact]
     public void FollowerRejectsAppendWithMismatchedPrevTerm()
     {
-        var follower = ElectionRuleTests.NodeWithLog(2, [1, 1, 2], new HardState(2, 0, 1));
+        var follower = LoneNode.WithLog(2, [1, 1, 2], new HardState(2, 0, 1));
         follower.Step(new Message
         {
             Type = MessageType.Append, From = 1, To = 2, Term = 3, Index = 3, LogTerm = 3, Commit = 3,
             Entries = [Entry.Normal(4, 3, B("x"))],
         });
-        var response = ElectionRuleTests.Drain(follower).Single(m => m.Type == MessageType.AppendResponse);
+        var response = LoneNode.Drain(follower).Single(m => m.Type == MessageType.AppendResponse);
         Assert.True(response.Reject);
         Assert.Equal(3, response.Index);
         // Hint: our last index whose term is <= 3 is 3 (term 2): the leader can jump straight there.
@@ -101,14 +101,14 @@ public sealed class ReplicationRuleTests
     [Fact]
     public void FollowerReplacesConflictingUncommittedSuffix()
     {
-        var follower = ElectionRuleTests.NodeWithLog(2, [1, 2, 2], new HardState(2, 0, 1));
+        var follower = LoneNode.WithLog(2, [1, 2, 2], new HardState(2, 0, 1));
         follower.Step(new Message
         {
             Type = MessageType.Append, From = 1, To = 2, Term = 3, Index = 1, LogTerm = 1, Commit = 2,
             Entries = [Entry.Normal(2, 3, B("new"))],
         });
         Assert.Equal(2, follower.LastIndex);
-        Assert.False(ElectionRuleTests.Drain(follower).Single().Reject);
+        Assert.False(LoneNode.Drain(follower).Single().Reject);
         Assert.Equal(2, follower.LastIndex);
         Assert.Equal(2, follower.CommitIndex);
     }
@@ -116,7 +116,7 @@ public sealed class ReplicationRuleTests
     [Fact]
     public void CommittedEntriesAreNeverTruncated()
     {
-        var follower = ElectionRuleTests.NodeWithLog(2, [1, 2, 2], new HardState(2, 0, 3));
+        var follower = LoneNode.WithLog(2, [1, 2, 2], new HardState(2, 0, 3));
         // A (buggy) leader claims index 2 has term 3 although index 3 is committed: that must fail loudly.
         var ex = Assert.Throws<InvalidOperationException>(() => follower.Step(new Message
         {
@@ -273,6 +273,8 @@ public sealed class ReplicationRuleTests
         c[1].Propose(new byte[600]);
         var ex = Assert.Throws<ProposalDroppedException>(() => c[1].Propose(new byte[600]));
         Assert.Equal(DropReason.UncommittedSizeExceeded, ex.Reason);
+        // An empty entry carries no payload and is always accepted (leaders rely on that for their no-op).
+        c[1].Propose(ReadOnlyMemory<byte>.Empty);
         c.Heal();
         c.Tick(1, 1);
         c.Stabilize();
@@ -375,7 +377,7 @@ public sealed class ReplicationRuleTests
     [Fact]
     public void StaleReorderedAppendDoesNotTruncateNewerEntries()
     {
-        var follower = ElectionRuleTests.NodeWithLog(2, [1], new HardState(1, 0, 1));
+        var follower = LoneNode.WithLog(2, [1], new HardState(1, 0, 1));
         var longer = new Message
         {
             Type = MessageType.Append, From = 1, To = 2, Term = 1, Index = 1, LogTerm = 1, Commit = 1,
@@ -383,10 +385,10 @@ public sealed class ReplicationRuleTests
         };
         var shorter = longer with { Entries = [Entry.Normal(2, 1, B("a"))] };
         follower.Step(longer);
-        ElectionRuleTests.Drain(follower);
+        LoneNode.Drain(follower);
         // The older, shorter Append arrives late: entries it agrees with must not cut the log back.
         follower.Step(shorter);
-        var response = ElectionRuleTests.Drain(follower).Single();
+        var response = LoneNode.Drain(follower).Single();
         Assert.Equal(3, follower.LastIndex);
         Assert.False(response.Reject);
         Assert.Equal(2, response.Index);
@@ -395,14 +397,14 @@ public sealed class ReplicationRuleTests
     [Fact]
     public void DuplicateAppendIsIdempotent()
     {
-        var follower = ElectionRuleTests.NodeWithLog(2, [1], new HardState(1, 0, 1));
+        var follower = LoneNode.WithLog(2, [1], new HardState(1, 0, 1));
         var append = new Message
         {
             Type = MessageType.Append, From = 1, To = 2, Term = 1, Index = 1, LogTerm = 1, Commit = 2,
             Entries = [Entry.Normal(2, 1, B("a"))],
         };
         follower.Step(append);
-        ElectionRuleTests.Drain(follower);
+        LoneNode.Drain(follower);
         follower.Step(append);
         var rd = follower.GetReady();
         Assert.Empty(rd.Entries);
