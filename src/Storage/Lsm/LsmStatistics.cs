@@ -43,7 +43,7 @@ public sealed record LsmStatistics
     /// <summary>Writes delayed because L0 passed the slowdown trigger.</summary>
     public long SlowdownCount { get; init; }
 
-    /// <summary>Writes that waited for a flush (memtable queue full) or for compaction (L0 at the stop trigger).</summary>
+    /// <summary>Waits (up to 100 ms each) of writes for a flush (memtable queue full) or for compaction (L0 at the stop trigger).</summary>
     public long StopCount { get; init; }
 
     /// <summary>Most L0 tables ever present at once.</summary>
