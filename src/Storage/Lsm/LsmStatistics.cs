@@ -1,7 +1,7 @@
 namespace KvStore.Storage.Lsm;
 
-/// <summary>Tables and bytes in one level.</summary>
-public sealed record LevelStatistics(int Level, int Tables, long Bytes);
+/// <summary>Tables, bytes and entries (values, tombstones and older versions) in one level.</summary>
+public sealed record LevelStatistics(int Level, int Tables, long Bytes, long Entries);
 
 /// <summary>A point-in-time view of an <see cref="LsmDatabase"/>'s shape and work.</summary>
 public sealed record LsmStatistics
