@@ -150,8 +150,9 @@ public sealed partial class LsmDatabase
 
     /// <summary>
     /// Flushes the memtable, then compacts every table overlapping the user-key range
-    /// [<paramref name="begin"/>, <paramref name="end"/>] (null = unbounded) level by level down to the
-    /// last level that holds data, dropping overwritten versions and tombstones no snapshot needs.
+    /// [<paramref name="begin"/>, <paramref name="end"/>] (null = unbounded) level by level, the
+    /// deepest level holding part of it into the one below, dropping overwritten versions and
+    /// tombstones no snapshot needs.
     /// </summary>
     public void CompactRange(byte[]? begin = null, byte[]? end = null)
     {
@@ -167,8 +168,9 @@ public sealed partial class LsmDatabase
                 .Max();
         }
 
-        // Push the range down to the deepest level holding part of it (at least L1).
-        for (int level = 0; level < Math.Max(deepest, 1); level++)
+        // Push the range down level by level, including the deepest level holding part of it, so
+        // even there overwritten versions and tombstones nobody needs are dropped.
+        for (int level = 0; level <= Math.Min(deepest, Version.NumLevels - 2); level++)
         {
             lock (_compactionLock)
             {

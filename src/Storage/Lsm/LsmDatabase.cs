@@ -277,7 +277,7 @@ public sealed partial class LsmDatabase : IDisposable
             Version v = _versions.Current;
             return new LsmStatistics
             {
-                Levels = Enumerable.Range(0, Version.NumLevels).Select(l => new LevelStatistics(l, v.Files[l].Count, v.LevelBytes(l))).ToList(),
+                Levels = Enumerable.Range(0, Version.NumLevels).Select(l => new LevelStatistics(l, v.Files[l].Count, v.LevelBytes(l), v.Files[l].Sum(f => f.Entries))).ToList(),
                 BloomChecks = Interlocked.Read(ref _bloomChecks),
                 BloomUseful = Interlocked.Read(ref _bloomUseful),
                 BloomUseless = Interlocked.Read(ref _bloomUseless),

@@ -239,4 +239,42 @@ public sealed class LsmDatabaseTests
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"p3-{i:D2}"), keys);
         Assert.True(db.GetStatistics().PrefixFilterSkips >= 8, $"{db.GetStatistics().PrefixFilterSkips} tables skipped");
     }
+
+    [Fact]
+    public void Compaction_drops_overwritten_and_deleted_data_unless_a_snapshot_still_sees_it()
+    {
+        var fs = new FaultInjectingFileSystem();
+        using var db = LsmDatabase.Open("/db", SmallOptions(fs));
+        for (int round = 0; round < 5; round++)
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                db.Put(B($"key{i:D3}"), B($"round{round}"));
+            }
+
+            db.Flush();
+        }
+
+        db.CompactRange();
+        Assert.Equal(200, db.GetStatistics().Levels.Sum(l => l.Entries));
+
+        LsmSnapshot snapshot = db.GetSnapshot();
+        for (int i = 0; i < 200; i++)
+        {
+            db.Delete(B($"key{i:D3}"));
+        }
+
+        db.CompactRange();
+
+        // The snapshot still reads the values, so they and the tombstones that hide them stay.
+        Assert.Equal(400, db.GetStatistics().Levels.Sum(l => l.Entries));
+        Assert.True(db.TryGet(B("key123"), out byte[] old, snapshot));
+        Assert.Equal("round4", S(old));
+        Assert.False(db.TryGet(B("key123"), out _));
+
+        snapshot.Dispose();
+        db.CompactRange();
+        Assert.Equal(0, db.GetStatistics().Levels.Sum(l => l.Tables));
+        Assert.DoesNotContain(fs.ListFiles("/db"), n => n.EndsWith(".sst", StringComparison.Ordinal));
+    }
 }
