@@ -39,6 +39,12 @@ public sealed record SimulationOptions
     /// <summary>Probability that a node which just answered a vote is crashed before its next step (targets the vote-persistence window).</summary>
     public double CrashAfterVoteRate { get; init; } = 0.05;
 
+    /// <summary>Probability that a leader which just advanced its commit index is crashed at once (before its followers hear of it).</summary>
+    public double CrashLeaderAfterCommitRate { get; init; }
+
+    /// <summary>Probability that a leader which just advanced its commit index is cut off from every peer at once (messages in flight are lost).</summary>
+    public double IsolateLeaderAfterCommitRate { get; init; }
+
     public bool DifferentTickRates { get; init; } = true;
 
     public bool MembershipChanges { get; init; }

@@ -130,7 +130,7 @@ public sealed class Simulator : ISimulationObserver
             case EventKind.Crash:
                 if (_nodes[ev.Node] is { Up: true } victim && victim.Incarnation == ev.Incarnation)
                 {
-                    Crash(victim, "crash right after answering a vote");
+                    Crash(victim, "crash at a targeted moment");
                 }
 
                 break;
@@ -343,13 +343,7 @@ public sealed class Simulator : ISimulationObserver
             {
                 if (CurrentLeader() is { } leader)
                 {
-                    foreach (ulong other in _nodes.Keys.Where(k => k != leader.Id))
-                    {
-                        _network.Cut(leader.Id, other);
-                        _network.Cut(other, leader.Id);
-                    }
-
-                    Record($"isolate leader {leader.Id}");
+                    Isolate(leader, "nemesis");
                 }
 
                 break;
@@ -400,6 +394,17 @@ public sealed class Simulator : ISimulationObserver
 
                 break;
         }
+    }
+
+    private void Isolate(SimulatedNode node, string why)
+    {
+        foreach (ulong other in _nodes.Keys.Where(k => k != node.Id))
+        {
+            _network.Cut(node.Id, other);
+            _network.Cut(other, node.Id);
+        }
+
+        Record($"isolate {node.Id} ({why})");
     }
 
     private void ChangeMembership()
@@ -657,6 +662,18 @@ public sealed class Simulator : ISimulationObserver
         if (_faultsOn && _options.Crashes && _options.CrashAfterVoteRate > 0
             && ready.Messages.Any(m => m.Type == MessageType.VoteResponse && !m.Reject)
             && _random.NextDouble() < _options.CrashAfterVoteRate)
+        {
+            Schedule(0, new SimEvent(EventKind.Crash, node.Id, node.Incarnation));
+        }
+        else if (_faultsOn && _options.Partitions && _options.IsolateLeaderAfterCommitRate > 0
+            && node.Raft.Role == RaftRole.Leader && ready.CommittedEntries.Count > 0
+            && _random.NextDouble() < _options.IsolateLeaderAfterCommitRate)
+        {
+            Isolate(node, "right after it committed");
+        }
+        else if (_faultsOn && _options.Crashes && _options.CrashLeaderAfterCommitRate > 0
+            && node.Raft.Role == RaftRole.Leader && ready.CommittedEntries.Count > 0
+            && _random.NextDouble() < _options.CrashLeaderAfterCommitRate)
         {
             Schedule(0, new SimEvent(EventKind.Crash, node.Id, node.Incarnation));
         }
