@@ -21,6 +21,7 @@ public sealed partial class LsmDatabase
     private long _bloomChecks;
     private long _bloomUseful;
     private long _bloomUseless;
+    private long _prefixFilterSkips;
     private long _userBytesWritten;
     private long _walBytesWritten;
     private long _walSyncs;
@@ -69,6 +70,7 @@ public sealed partial class LsmDatabase
     {
         var write = new PendingWrite(new WriteBatch(), Sync: false, AppliedIndex: 0, ForceSwitch: true);
         Submit(write);
+        RunInlineBackgroundWork();
         lock (_mutex)
         {
             // Everything sealed so far, including memtables an earlier failed flush left behind.
@@ -82,6 +84,7 @@ public sealed partial class LsmDatabase
                     throw WrapBackgroundError(_flushError);
                 }
 
+                ThrowIfInlineWorkIsStuck();
                 Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);
             }
@@ -89,6 +92,19 @@ public sealed partial class LsmDatabase
     }
 
     private void Submit(PendingWrite write)
+    {
+        RunInlineBackgroundWork();
+        try
+        {
+            SubmitToGroup(write);
+        }
+        finally
+        {
+            RunInlineBackgroundWork();
+        }
+    }
+
+    private void SubmitToGroup(PendingWrite write)
     {
         List<PendingWrite> group;
         ulong firstSequence;
@@ -302,6 +318,7 @@ public sealed partial class LsmDatabase
                     throw WrapBackgroundError(_flushError);
                 }
 
+                ThrowIfInlineWorkIsStuck();
                 _stops++;
                 Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);
@@ -315,6 +332,7 @@ public sealed partial class LsmDatabase
                     throw WrapBackgroundError(_compactionError);
                 }
 
+                ThrowIfInlineWorkIsStuck();
                 _stops++;
                 Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);

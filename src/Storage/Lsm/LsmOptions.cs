@@ -56,6 +56,13 @@ public sealed record LsmOptions
     /// <summary>Test hook: called by the compaction thread before each compaction (a test slows compaction with it).</summary>
     internal Action? BeforeCompaction { get; init; }
 
+    /// <summary>
+    /// Test hook: no background threads; pending flushes and compactions run on the writing
+    /// thread before and after each write (and in Flush/WaitForCompactions). A single-threaded
+    /// test then behaves the same on every run, so a failing seed replays exactly.
+    /// </summary>
+    internal bool InlineBackgroundWork { get; init; }
+
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(FileSystem);
@@ -93,6 +100,10 @@ public sealed record ReadOptions
     /// <summary>Exclusive upper bound on user keys.</summary>
     public byte[]? UpperBound { get; init; }
 
-    /// <summary>Only keys starting with this prefix; tables whose prefix filter rules it out are skipped.</summary>
+    /// <summary>
+    /// Only keys starting with this prefix. When the table prefix extractor maps this prefix to
+    /// itself (so every key starting with it has exactly this extracted prefix), tables whose
+    /// prefix filter rules it out are skipped without reading a block.
+    /// </summary>
     public byte[]? Prefix { get; init; }
 }

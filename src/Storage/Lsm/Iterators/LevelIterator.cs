@@ -75,7 +75,7 @@ internal sealed class LevelIterator(IReadOnlyList<FileMetadata> files, Func<File
 
     private void SkipEmptyForward()
     {
-        while ((_table == null || !_table.Valid) && _index + 1 < files.Count && _index >= -1)
+        while ((_table == null || !_table.Valid) && _index + 1 < files.Count)
         {
             Open(_index + 1);
             _table?.SeekToFirst();

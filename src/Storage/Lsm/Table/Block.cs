@@ -4,8 +4,8 @@ namespace KvStore.Storage.Lsm.Table;
 
 /// <summary>
 /// A block read from a table, its trailer already checked: contents (entries and restart
-/// array, see <see cref="BlockBuilder"/>) at the start of <see cref="Data"/>. Immutable, so one
-/// instance is shared by the block cache and every iterator that reads it.
+/// array, see <see cref="BlockBuilder"/>) at the start of <see cref="Data"/>. Its contents never
+/// change, so one instance is shared by the block cache and every cursor that reads it.
 /// </summary>
 /// <remarks>
 /// Data blocks are reference counted so their buffers can go back to <see cref="BlockBufferPool"/>:

@@ -9,14 +9,16 @@ namespace KvStore.Storage.Lsm.Table;
 internal sealed class TableIterator : IInternalIterator
 {
     private readonly TableReader _table;
+    private readonly bool _fillCache;
     private readonly BlockIterator _index = new();
     private readonly BlockIterator _data = new();
     private Block? _dataBlock;          // the block loaded in _data, on which this iterator holds a reference
     private long _dataBlockOffset = -1; // its offset, -1 if none
 
-    public TableIterator(TableReader table)
+    public TableIterator(TableReader table, bool fillCache)
     {
         _table = table;
+        _fillCache = fillCache;
         _index.Reset(table.IndexBlock);
     }
 
@@ -99,7 +101,7 @@ internal sealed class TableIterator : IInternalIterator
         BlockHandle handle = _table.DecodeHandle(_index.Value, _table.IndexBlock);
         if (handle.Offset != _dataBlockOffset)
         {
-            Block block = _table.ReadDataBlock(handle);
+            Block block = _table.ReadDataBlock(handle, _fillCache);
             _data.Reset(block);
             _dataBlock?.Release(); // only after _data stopped reading it
             _dataBlock = block;

@@ -166,7 +166,14 @@ public sealed class TableReader : IDisposable
     public bool MayContainPrefix(ReadOnlySpan<byte> prefix) =>
         _filterMode != FilterMode.Prefix || CheckFilter(prefix);
 
-    public IInternalIterator NewIterator() => new TableIterator(this);
+    public IInternalIterator NewIterator() => new TableIterator(this, fillCache: true);
+
+    /// <summary>
+    /// An iterator that, when <paramref name="fillCache"/> is false, uses cached blocks but does
+    /// not add the blocks it reads: for compaction inputs, which are read once and would
+    /// otherwise push the blocks point reads need out of the cache.
+    /// </summary>
+    public IInternalIterator NewIterator(bool fillCache) => new TableIterator(this, fillCache);
 
     /// <summary>
     /// Finds the newest entry of <paramref name="userKey"/> with sequence ≤ <paramref name="sequence"/>
@@ -272,7 +279,7 @@ public sealed class TableReader : IDisposable
     /// Gets a data block from the cache, or reads, checks and caches it. The caller holds one
     /// reference on the block and must <see cref="Block.Release"/> it when done.
     /// </summary>
-    internal Block ReadDataBlock(BlockHandle handle)
+    internal Block ReadDataBlock(BlockHandle handle, bool fillCache = true)
     {
         if (_cache is null)
         {
@@ -285,7 +292,11 @@ public sealed class TableReader : IDisposable
         }
 
         Block block = ReadDataBlockFromFile(handle);
-        _cache.Insert(_fileNumber, handle.Offset, block);
+        if (fillCache)
+        {
+            _cache.Insert(_fileNumber, handle.Offset, block);
+        }
+
         return block;
     }
 

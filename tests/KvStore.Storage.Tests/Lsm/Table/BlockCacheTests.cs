@@ -101,6 +101,31 @@ public sealed class BlockCacheTests : IDisposable
     }
 
     [Fact]
+    public void A_scan_that_does_not_fill_the_cache_leaves_it_as_it_was_but_uses_what_is_there()
+    {
+        var model = TableRoundTripTests.Generate(new Random(63), 5000, TableRoundTripTests.KeyShape.Short);
+        var cache = new BlockCache(1 << 20);
+        using var reader = _files.BuildAndOpen(model, new TableOptions(), cache);
+        byte[] first = model.Keys.First();
+        Assert.True(reader.TryGet(InternalKey.UserKey(first), InternalKey.Sequence(first), out _, out _));
+        Assert.Equal(1, cache.Count);
+
+        int entries = 0;
+        using (var iterator = reader.NewIterator(fillCache: false))
+        {
+            for (iterator.SeekToFirst(); iterator.Valid; iterator.Next())
+            {
+                entries++;
+            }
+        }
+
+        Assert.Equal(model.Count, entries);
+        Assert.Equal(1, cache.Count);
+        Assert.Equal(1, cache.Hits); // the first block came from the cache
+        Assert.All(cache.SnapshotBlocks(), b => Assert.Equal(1, b.References));
+    }
+
+    [Fact]
     public void Concurrent_readers_and_inserts_keep_the_cache_consistent()
     {
         var cache = new BlockCache(16 * 50_000);

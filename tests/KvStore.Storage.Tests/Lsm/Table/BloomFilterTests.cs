@@ -182,9 +182,28 @@ public sealed class BloomFilterTests(ITestOutputHelper output) : IDisposable
     [Theory]
     [InlineData("", 0xEF46DB3751D8E999UL)]
     [InlineData("abc", 0x44BC2CF5AD770999UL)]
+    [InlineData("The quick brown fox jumps over the lazy dog", 0x0B242D361FDA71BCUL)]
     public void Filter_hash_is_xxhash64_because_its_bits_are_on_disk(string input, ulong expected)
     {
         Assert.Equal(expected, XxHash64.Hash(Encoding.ASCII.GetBytes(input)));
+    }
+
+    [Theory]
+    [InlineData(31, 0xC346D2B59B4D8EE1UL)]
+    [InlineData(32, 0xCBF59C5116FF32B4UL)]
+    [InlineData(33, 0x0C535D1ACAFB8EADUL)]
+    [InlineData(64, 0xF7C67301DB6713F0UL)]
+    [InlineData(100, 0x6AC1E58032166597UL)]
+    public void Filter_hash_of_every_input_length_class_is_pinned(int length, ulong expected)
+    {
+        // Bytes 0, 1, 2, ...: covers the short path and the 32-byte stripes; values from an independent implementation.
+        byte[] input = new byte[length];
+        for (int i = 0; i < length; i++)
+        {
+            input[i] = (byte)i;
+        }
+
+        Assert.Equal(expected, XxHash64.Hash(input));
     }
 
     /// <summary>MVCC-style keys: a user key followed by an 8-byte revision; the prefix drops the revision.</summary>
