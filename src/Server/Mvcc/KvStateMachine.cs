@@ -167,10 +167,10 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         switch (plan.Verdict)
         {
             case SessionVerdict.Duplicate:
-                response = Unwrap(plan.Existing!.LastResult);
+                response = Unwrap(plan.SavedResult!);
                 break;
             case SessionVerdict.Stale:
-                response = SessionTable.StaleError(command.ClientId, command.Sequence, plan.Existing!.LastSequence);
+                response = SessionTable.StaleError(command.ClientId, command.Sequence, plan.ExistingSequence!.Value);
                 break;
             case SessionVerdict.Expired:
                 response = SessionTable.ExpiredError(command.ClientId);

