@@ -88,24 +88,30 @@ public sealed class MvccStore : IDisposable
         RangeQuery.Validate(request);
         KeyRange range = KeyRange.From(request.Key, request.RangeEnd, "range");
         int epoch = EnterRead();
-        long current = State.Revision;
-        long revision = request.Revision > 0 ? request.Revision : current;
-        if (revision > current)
+        bool withValues = !request.KeysOnly || request.SortTarget == RangeRequest.Types.SortTarget.Value;
+        while (true)
         {
-            throw FutureRevision(revision, current);
-        }
+            long current = State.Revision;
+            long revision = request.Revision > 0 ? request.Revision : current;
+            if (revision > current)
+            {
+                throw FutureRevision(revision, current);
+            }
 
-        // Open the view before checking compaction: see the class remarks.
-        RangeResponse response;
-        using (LsmIterator iterator = OpenIterator(range))
-        {
+            // Open the view before checking compaction: see the class remarks.
+            using LsmIterator iterator = OpenIterator(range);
+            if (request.Revision <= 0 && State.CompactedRevision > revision)
+            {
+                // Commands and a compaction overtook this newest-state read between its two looks
+                // at the state: read the newest state again rather than fail.
+                continue;
+            }
+
             CheckNotCompacted(revision);
-            bool withValues = !request.KeysOnly || request.SortTarget == RangeRequest.Types.SortTarget.Value;
-            response = RangeQuery.Execute(request, ScanWith(iterator, range, revision, withValues && !request.CountOnly), current);
+            RangeResponse response = RangeQuery.Execute(request, ScanWith(iterator, range, revision, withValues && !request.CountOnly), current);
+            ExitRead(epoch);
+            return response;
         }
-
-        ExitRead(epoch);
-        return response;
     }
 
     /// <summary>
