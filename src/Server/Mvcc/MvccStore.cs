@@ -124,6 +124,9 @@ public sealed class MvccStore : IDisposable
     {
         int epoch = EnterRead();
         var events = new List<MvccEvent>();
+
+        // Only revisions published before the view opens: never an event of a command still being applied.
+        long current = State.Revision;
         using (LsmSnapshot snapshot = _db.GetSnapshot())
         {
             CheckNotCompacted(fromRevision);
@@ -131,7 +134,7 @@ public sealed class MvccStore : IDisposable
             {
                 Snapshot = snapshot,
                 LowerBound = MvccKeys.EventRevisionStart(Math.Max(0, fromRevision)),
-                UpperBound = MvccKeys.EventRevisionStart(Math.Min(toRevision, State.Revision) + 1),
+                UpperBound = MvccKeys.EventRevisionStart(Math.Min(toRevision, current) + 1),
             });
             for (iterator.SeekToFirst(); iterator.Valid; iterator.Next())
             {

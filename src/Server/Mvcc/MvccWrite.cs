@@ -188,7 +188,7 @@ public sealed class MvccWrite
     private PutResponse PutCore(PutRequest request)
     {
         byte[] key = request.Key.ToByteArray();
-        KeyValue? previous = Latest(key);
+        KeyValue? previous = Latest(key, withValue: request.PrevKv || request.IgnoreValue);
         if (previous == null && (request.IgnoreValue || request.IgnoreLease))
         {
             throw new MvccException(ErrorCode.KeyNotFound, $"put: key {Describe(key)} does not exist (ignore_value/ignore_lease need an existing key)");
@@ -308,15 +308,15 @@ public sealed class MvccWrite
         _sub++;
     }
 
-    private KeyValue? Latest(byte[] key) =>
-        _overlay.TryGetValue(key, out KeyValue? kv) ? kv : Store.Get(key, Base.Revision);
+    private KeyValue? Latest(byte[] key, bool withValue) =>
+        _overlay.TryGetValue(key, out KeyValue? kv) ? kv : Store.Get(key, Base.Revision, withValue);
 
     /// <summary>The newest visible key-values in range: the committed state merged with this command's writes.</summary>
     private IEnumerable<KeyValue> Latest(KeyRange range, bool withValues)
     {
         if (range.IsSingleKey)
         {
-            KeyValue? kv = Latest(range.Begin);
+            KeyValue? kv = Latest(range.Begin, withValues);
             return kv == null ? [] : [kv];
         }
 
