@@ -24,6 +24,7 @@ public sealed class MvccStore : IDisposable
     private readonly LsmDatabase _db;
     private readonly bool _ownsDatabase;
     private readonly object _publishLock = new();
+    private readonly LatestIndex _latest = new();
     private MvccState _state;
 
     // Even while no restore runs; a reader that sees it odd, or changed across its read, retries.
@@ -36,6 +37,11 @@ public sealed class MvccStore : IDisposable
         _db = database;
         _ownsDatabase = ownsDatabase;
         _state = LoadState();
+        _latest.Rebuild(RawRange([MvccKeys.VersionTag], MvccKeys.VersionsEnd));
+        if (_latest.Count != _state.KeyCount)
+        {
+            throw new InvalidDataException($"the store counts {_state.KeyCount} live keys but its versions hold {_latest.Count}");
+        }
     }
 
     /// <summary>The published counters (revision, compacted revision, live keys, applied index).</summary>
@@ -205,6 +211,7 @@ public sealed class MvccStore : IDisposable
         }
 
         _db.Write(write.Batch, new WriteOptions { AppliedIndex = appliedIndex });
+        _latest.Apply(write.Changes);
         Publish(after);
     }
 
@@ -259,6 +266,7 @@ public sealed class MvccStore : IDisposable
         batch.Put(MvccKeys.AppliedIndexKey, MvccKeys.Int64Value(appliedIndex));
         batch.Delete(MvccKeys.RestoringKey);
         _db.Write(batch, new WriteOptions { AppliedIndex = appliedIndex });
+        _latest.Rebuild(RawRange([MvccKeys.VersionTag], MvccKeys.VersionsEnd));
         Publish(LoadState());
     }
 
@@ -382,6 +390,9 @@ public sealed class MvccStore : IDisposable
 
     private static MvccException Restoring() =>
         new(ErrorCode.Unavailable, "the store is being replaced by a snapshot; retry");
+
+    /// <summary>Newest metadata of a live key without an LSM read; for the applying thread (see <see cref="LatestIndex"/>).</summary>
+    internal bool TryGetLatestMetadata(byte[] key, out KeyValue kv) => _latest.TryGet(key, out kv);
 
     internal bool TryGetRaw(byte[] key, out byte[] value) => _db.TryGet(key, out value);
 

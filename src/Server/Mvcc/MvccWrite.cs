@@ -308,8 +308,23 @@ public sealed class MvccWrite
         _sub++;
     }
 
-    private KeyValue? Latest(byte[] key, bool withValue) =>
-        _overlay.TryGetValue(key, out KeyValue? kv) ? kv : Store.Get(key, Base.Revision, withValue);
+    /// <summary>This command's changes, in key order (null = deleted).</summary>
+    internal IEnumerable<KeyValuePair<byte[], KeyValue?>> Changes => _overlay;
+
+    private KeyValue? Latest(byte[] key, bool withValue)
+    {
+        if (_overlay.TryGetValue(key, out KeyValue? pending))
+        {
+            return pending;
+        }
+
+        if (!withValue)
+        {
+            return Store.TryGetLatestMetadata(key, out KeyValue kv) ? kv : null;
+        }
+
+        return Store.Get(key, Base.Revision, withValue);
+    }
 
     /// <summary>The newest visible key-values in range: the committed state merged with this command's writes.</summary>
     private IEnumerable<KeyValue> Latest(KeyRange range, bool withValues)
