@@ -24,6 +24,7 @@ public class KvStoreProtocolException : KvStoreException
         ErrorCode.NotLeader => new NotLeaderException(error.Message, string.IsNullOrEmpty(error.LeaderHint) ? null : error.LeaderHint),
         ErrorCode.FrameTooLarge or ErrorCode.KeyTooLarge or ErrorCode.ValueTooLarge or ErrorCode.TooManyOps or ErrorCode.TooManyInFlight =>
             new KvStoreLimitExceededException(error.Code, error.Message, error.LimitName, error.LimitValue, error.ActualValue),
+        ErrorCode.Compacted => new KvStoreCompactedException(error.Message),
         _ => new KvStoreProtocolException(error.Code, error.Message),
     };
 

@@ -41,7 +41,7 @@ public static class RequestLimitValidator
         foreach (var compare in txn.Compare)
         {
             error = CheckKey(compare.Key, "compare key", limits) ?? CheckKey(compare.RangeEnd, "compare range end", limits);
-            if (error is null && compare.TargetUnionCase == Compare.TargetUnionOneofCase.Value)
+            if (error is null && compare.TargetUnionCase == Messages.Compare.TargetUnionOneofCase.Value)
             {
                 error = CheckValue(compare.Value, "compare value", limits);
             }

@@ -36,6 +36,7 @@ public sealed class ClientListener : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(handler);
         options.Limits.Validated();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxQueuedPushFramesPerConnection);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.DrainTimeout, TimeSpan.Zero);
         _options = options;
         _handler = handler;
         _logger = logger ?? (ILogger)NullLogger.Instance;

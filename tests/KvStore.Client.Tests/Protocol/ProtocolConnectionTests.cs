@@ -6,6 +6,10 @@ using KvStore.Client.Protocol.Messages;
 
 namespace KvStore.Client.Tests.Protocol;
 
+// The SDK's KvStore.Client.Compare / KeyValue would shadow the wire messages here.
+using Compare = KvStore.Client.Protocol.Messages.Compare;
+using KeyValue = KvStore.Client.Protocol.Messages.KeyValue;
+
 public sealed class ProtocolConnectionTests
 {
     private static RangeRequest Get(string key) => new() { Key = ByteString.CopyFromUtf8(key) };

@@ -4,6 +4,10 @@ using KvStore.Client.Protocol.Messages;
 
 namespace KvStore.Client.Tests.Protocol;
 
+// The SDK's KvStore.Client.Compare / KeyValue would shadow the wire messages here.
+using Compare = KvStore.Client.Protocol.Messages.Compare;
+using KeyValue = KvStore.Client.Protocol.Messages.KeyValue;
+
 public sealed class RequestLimitValidatorTests
 {
     private static readonly ProtocolLimits Limits = ProtocolLimits.Default with { MaxKeyBytes = 10, MaxValueBytes = 20, MaxOpsPerTxn = 3 };

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using KvStore.Client;
 using KvStore.Client.Protocol.Messages;
+using Compare = KvStore.Client.Protocol.Messages.Compare;
 
 namespace KvStore.Server.Tests.Cluster;
 

@@ -2,6 +2,8 @@ using Google.Protobuf;
 using KvStore.Client;
 using KvStore.Client.Protocol;
 using KvStore.Client.Protocol.Messages;
+using Compare = KvStore.Client.Protocol.Messages.Compare;
+using KeyValue = KvStore.Client.Protocol.Messages.KeyValue;
 using KvStore.Server.Net;
 
 namespace KvStore.Server.Tests.Net;

@@ -14,21 +14,42 @@ internal sealed class GatedHandler : IRequestHandler
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
     private int _arrived;
+    private int _cancelled;
     private TaskCompletionSource _arrivals = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _awaitedArrivals = int.MaxValue;
 
     public int Arrived => Volatile.Read(ref _arrived);
 
+    /// <summary>Requests whose wait was cut by the connection's cancellation token.</summary>
+    public int Cancelled => Volatile.Read(ref _cancelled);
+
+    /// <summary>Completes when the first request's wait has been cut by its cancellation token.</summary>
+    public TaskCompletionSource FirstCancellation { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The connections requests arrived on.</summary>
+    public ConcurrentBag<ClientConnection> Connections { get; } = [];
+
     public async ValueTask<IMessage> HandleAsync(FrameType type, IMessage request, RequestContext context, CancellationToken cancellationToken)
     {
         var key = ((RangeRequest)request).Key.ToStringUtf8();
         var gate = Gate(key);
+        Connections.Add(context.Connection);
         if (Interlocked.Increment(ref _arrived) >= Volatile.Read(ref _awaitedArrivals))
         {
             _arrivals.TrySetResult();
         }
 
-        await gate.Task.WaitAsync(cancellationToken);
+        try
+        {
+            await gate.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            Interlocked.Increment(ref _cancelled);
+            FirstCancellation.TrySetResult();
+            throw;
+        }
+
         return new RangeResponse
         {
             Count = 1,

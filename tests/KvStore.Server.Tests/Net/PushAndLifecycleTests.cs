@@ -2,6 +2,8 @@ using Google.Protobuf;
 using KvStore.Client;
 using KvStore.Client.Protocol;
 using KvStore.Client.Protocol.Messages;
+using Compare = KvStore.Client.Protocol.Messages.Compare;
+using KeyValue = KvStore.Client.Protocol.Messages.KeyValue;
 
 namespace KvStore.Server.Tests.Net;
 
@@ -41,8 +43,10 @@ public sealed class PushAndLifecycleTests
         await client.StatusAsync(new StatusRequest());
         var connection = Assert.Single(handler.StatusCallers);
 
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onClosed = connection.Closed.Register(() => closed.TrySetResult());
         await client.DisposeAsync();
-        await Task.Delay(Timeout.Infinite, connection.Closed).ContinueWith(_ => { }).WaitAsync(TestServer.HangGuard);
+        await closed.Task.WaitAsync(TestServer.HangGuard);
 
         await Assert.ThrowsAsync<KvStoreConnectionException>(() => connection.SendPushAsync(FrameType.StatusResponse, new StatusResponse()).AsTask());
     }
@@ -84,5 +88,28 @@ public sealed class PushAndLifecycleTests
         await Assert.ThrowsAsync<KvStoreConnectionException>(() => stuck.WaitAsync(TestServer.HangGuard));
         Assert.False(client.IsConnected);
         await server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_client_that_resets_with_requests_in_flight_cancels_their_handlers_and_others_carry_on()
+    {
+        var handler = new GatedHandler();
+        await using var server = new TestServer(handler);
+        var bystander = await server.ConnectAsync();
+        using var raw = await server.ConnectRawAsync();
+        await raw.SendAsync([.. RawClient.HelloFrame(), .. RawClient.Frame(FrameType.RangeRequest, 2, new RangeRequest { Key = B("abandoned") })]);
+        await handler.ArrivalsAsync(1);
+        var connection = Assert.Single(handler.Connections);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onClosed = connection.Closed.Register(() => closed.TrySetResult());
+
+        raw.Reset();
+        await closed.Task.WaitAsync(TestServer.HangGuard);
+        await handler.FirstCancellation.Task.WaitAsync(TestServer.HangGuard);
+
+        Assert.Equal(1, handler.Cancelled);
+        handler.Open("still-served");
+        var answer = await bystander.RangeAsync(new RangeRequest { Key = B("still-served") }).WaitAsync(TestServer.HangGuard);
+        Assert.Equal("value-of-still-served", answer.Kvs[0].Value.ToStringUtf8());
     }
 }

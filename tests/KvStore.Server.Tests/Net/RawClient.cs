@@ -113,5 +113,12 @@ internal sealed class RawClient : IDisposable
         return frames;
     }
 
+    /// <summary>Closes with a TCP reset instead of an orderly shutdown.</summary>
+    public void Reset()
+    {
+        _socket.LingerState = new LingerOption(true, 0);
+        _socket.Close();
+    }
+
     public void Dispose() => _socket.Dispose();
 }

@@ -1,0 +1,167 @@
+using Google.Protobuf;
+using KvStore.Client.Protocol;
+using KvStore.Client.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace KvStore.Client.Routing;
+
+/// <summary>
+/// Sends one call to the cluster: finds the leader, follows not-leader redirects, reconnects,
+/// and retries with backoff until the call's deadline. A write is stamped once with a session
+/// (client id, sequence) before its first send and every retry sends that same stamp, so the
+/// state machine applies it once however many times it arrives (Raft dissertation §6.3).
+/// </summary>
+internal sealed class RequestInvoker
+{
+    /// <summary>Field number of <c>Session session = 100</c>, present in every request message.</summary>
+    private const int SessionFieldNumber = 100;
+
+    private readonly KvStoreClientOptions _options;
+    private readonly EndpointConnections _connections;
+    private readonly LeaderTracker _leaders;
+    private readonly SessionLanePool _lanes;
+    private readonly RetryBackoff _backoff;
+    private readonly ILogger _logger;
+
+    public RequestInvoker(KvStoreClientOptions options, EndpointConnections connections, LeaderTracker leaders, SessionLanePool lanes, ILogger logger)
+    {
+        _options = options;
+        _connections = connections;
+        _leaders = leaders;
+        _lanes = lanes;
+        _backoff = new RetryBackoff(options.RetryBackoffMin, options.RetryBackoffMax);
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> and returns its answer. <paramref name="pinned"/> sends to
+    /// that endpoint only (no redirects), for per-member calls such as status.
+    /// </summary>
+    public async Task<TResponse> InvokeAsync<TResponse>(IMessage request, CallKind kind, EndpointAddress? pinned, CancellationToken cancellationToken)
+        where TResponse : IMessage
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (_options.RequestTimeout != Timeout.InfiniteTimeSpan)
+        {
+            deadline.CancelAfter(_options.RequestTimeout);
+        }
+
+        Exception? lastFailure = null;
+        SessionLane? lane = null;
+        try
+        {
+            if (kind != CallKind.Read)
+            {
+                lane = await _lanes.RentAsync(deadline.Token).ConfigureAwait(false);
+            }
+
+            bool stamped = false;
+            int retries = 0;
+            int redirects = 0;
+            var endpoint = pinned ?? _leaders.Preferred;
+            while (true)
+            {
+                ProtocolConnection? connection = null;
+                bool sent = false;
+                try
+                {
+                    connection = await _connections.GetAsync(endpoint, deadline.Token).ConfigureAwait(false);
+                    if (lane is not null && !stamped)
+                    {
+                        Stamp(request, lane, connection.ClientId);
+                        stamped = true;
+                    }
+
+                    sent = true;
+                    var response = await connection.SendAsync<TResponse>(request, deadline.Token).ConfigureAwait(false);
+                    if (kind != CallKind.Read && pinned is null && _leaders.SetLeader(endpoint))
+                    {
+                        _logger.LogInformation("leader is {Endpoint}", endpoint);
+                    }
+
+                    return response;
+                }
+                catch (NotLeaderException ex) when (pinned is null)
+                {
+                    lastFailure = ex;
+                    if (ex.LeaderHint is { } hint && TryParse(hint, out var leader) && leader != endpoint
+                        && redirects++ < _leaders.Endpoints.Count + 1)
+                    {
+                        // A hint names the leader: go there at once; only repeated redirects
+                        // (an election in progress) wait.
+                        _logger.LogDebug("{Endpoint} is not the leader; redirected to {Leader}", endpoint, leader);
+                        _leaders.SetLeader(leader);
+                        endpoint = leader;
+                        continue;
+                    }
+
+                    endpoint = _leaders.Next(endpoint);
+                }
+                catch (KvStoreConnectionException ex) when (kind != CallKind.Membership || !sent)
+                {
+                    lastFailure = ex;
+                    _logger.LogDebug("connection to {Endpoint} failed: {Reason}", endpoint, ex.Message);
+                    _connections.Invalidate(endpoint, connection);
+                    endpoint = pinned ?? _leaders.Next(endpoint);
+                }
+                catch (KvStoreProtocolException ex) when (ex.Code is ErrorCode.Unavailable or ErrorCode.Timeout)
+                {
+                    lastFailure = ex;
+                    _logger.LogDebug("{Endpoint} cannot serve now: {Reason}", endpoint, ex.ServerMessage);
+                    endpoint = pinned ?? _leaders.Next(endpoint);
+                }
+                catch (KvStoreProtocolException ex) when (ex.Code == ErrorCode.SessionExpired && lane is not null)
+                {
+                    // The server forgot this session, so it can no longer tell a retry from a new
+                    // write: the call fails (it may have been applied), and the lane starts afresh.
+                    lane.Renew(SessionLanePool.RandomClientId());
+                    throw;
+                }
+
+                var delay = _backoff.Delay(retries++);
+                _logger.LogDebug("retry {Retry} of {Request} in {Delay} ms", retries, request.Descriptor.Name, (int)delay.TotalMilliseconds);
+                await Task.Delay(delay, deadline.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new KvStoreTimeoutException(
+                $"{request.Descriptor.Name} did not complete within {_options.RequestTimeout.TotalMilliseconds:0} ms"
+                + (lastFailure is null ? string.Empty : $"; last failure: {lastFailure.Message}"),
+                lastFailure);
+        }
+        finally
+        {
+            if (lane is not null)
+            {
+                _lanes.Return(lane);
+            }
+        }
+    }
+
+    private static void Stamp(IMessage request, SessionLane lane, ulong handshakeClientId)
+    {
+        if (lane.ClientId == 0)
+        {
+            lane.ClientId = handshakeClientId;
+        }
+
+        var field = request.Descriptor.FindFieldByNumber(SessionFieldNumber)
+            ?? throw new ArgumentException($"{request.Descriptor.Name} has no session field", nameof(request));
+        field.Accessor.SetValue(request, new Session { ClientId = lane.ClientId, Sequence = lane.NextSequence() });
+    }
+
+    private static bool TryParse(string text, out EndpointAddress endpoint)
+    {
+        try
+        {
+            endpoint = EndpointAddress.Parse(text);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            endpoint = default;
+            return false;
+        }
+    }
+}
