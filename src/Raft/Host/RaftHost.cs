@@ -85,6 +85,9 @@ public sealed class RaftHost : IDisposable
     /// <summary>Loop iterations run so far (each ends with at most one log store Sync).</summary>
     public long Iterations => Interlocked.Read(ref _iterations);
 
+    /// <summary>Why the host stopped (fail-stop), or null while it runs. A server watches it to exit instead of hanging.</summary>
+    public HostFailedException? Failure => _failure;
+
     /// <summary>The groups hosted here, as of the last loop iteration.</summary>
     public IReadOnlyCollection<ulong> Groups => _status.Keys.ToArray();
 
