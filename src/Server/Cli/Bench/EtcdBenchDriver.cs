@@ -27,25 +27,25 @@ internal sealed class EtcdBenchDriver : IBenchDriver
     }
 
     public async Task PutAsync(int connection, byte[] key, byte[] value, CancellationToken cancellationToken) =>
-        await _kv[connection].PutAsync(new PutRequest { Key = UnsafeByteOperations.UnsafeWrap(key), Value = UnsafeByteOperations.UnsafeWrap(value) }, cancellationToken: cancellationToken);
+        await CallAsync(_kv[connection].PutAsync(new PutRequest { Key = UnsafeByteOperations.UnsafeWrap(key), Value = UnsafeByteOperations.UnsafeWrap(value) }, cancellationToken: cancellationToken), cancellationToken);
 
     public async Task<long> GetAsync(int connection, byte[] key, bool serializable, CancellationToken cancellationToken)
     {
-        var response = await _kv[connection].RangeAsync(new RangeRequest { Key = UnsafeByteOperations.UnsafeWrap(key), Serializable = serializable }, cancellationToken: cancellationToken);
+        var response = await CallAsync(_kv[connection].RangeAsync(new RangeRequest { Key = UnsafeByteOperations.UnsafeWrap(key), Serializable = serializable }, cancellationToken: cancellationToken), cancellationToken);
         return response.Kvs.Count > 0 ? response.Kvs[0].ModRevision : 0;
     }
 
     public async Task<(bool Swapped, long ModRevision)> CompareAndSwapAsync(int connection, byte[] key, long expectedModRevision, byte[] value, CancellationToken cancellationToken)
     {
         var k = UnsafeByteOperations.UnsafeWrap(key);
-        var response = await _kv[connection].TxnAsync(
+        var response = await CallAsync(_kv[connection].TxnAsync(
             new TxnRequest
             {
                 Compare = { new Etcd.Compare { Key = k, Target = Etcd.Compare.Types.CompareTarget.Mod, Result = Etcd.Compare.Types.CompareResult.Equal, ModRevision = expectedModRevision } },
                 Success = { new RequestOp { RequestPut = new PutRequest { Key = k, Value = UnsafeByteOperations.UnsafeWrap(value) } } },
                 Failure = { new RequestOp { RequestRange = new RangeRequest { Key = k } } },
             },
-            cancellationToken: cancellationToken);
+            cancellationToken: cancellationToken), cancellationToken);
         if (response.Succeeded)
         {
             return (true, response.Header.Revision);
@@ -63,6 +63,22 @@ internal sealed class EtcdBenchDriver : IBenchDriver
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Awaits a call; a call cut short by <paramref name="cancellationToken"/> ends as <see cref="OperationCanceledException"/>, as in the SDK.</summary>
+    private static async Task<T> CallAsync<T>(AsyncUnaryCall<T> call, CancellationToken cancellationToken)
+    {
+        using (call)
+        {
+            try
+            {
+                return await call.ResponseAsync.ConfigureAwait(false);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("the benchmark stopped", ex, cancellationToken);
+            }
+        }
     }
 
     /// <summary>Whether a gRPC failure is etcd's answer (counted as an error) rather than our cancellation.</summary>
