@@ -30,4 +30,4 @@ if [[ "$DATA" == /tmp/etcd-bench.* ]]; then
   rm -rf "$DATA"
 fi
 rm -f "$STATE"
-echo "stopped etcd members $PIDS"
+echo "stopped etcd members $(echo $PIDS)"
