@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace KvStore.Server.Tests.Cli;
 
 /// <summary>The client verbs through the real executable against a real one-node cluster.</summary>
+[Collection(KvStoreProcessCollection.Name)]
 public sealed class CliEndToEndTests : IClassFixture<ServeProcessFixture>
 {
     private readonly ServeProcessFixture _server;
@@ -10,7 +11,7 @@ public sealed class CliEndToEndTests : IClassFixture<ServeProcessFixture>
     public CliEndToEndTests(ServeProcessFixture server) => _server = server;
 
     private Task<(int ExitCode, string Stdout, string Stderr)> Run(params string[] arguments) =>
-        CliProcess.RunAsync(null, [.. arguments, "--endpoints", _server.Endpoint]);
+        CliProcess.RunAsync(null, [.. arguments, "--endpoints", _server.Endpoint, "--command-timeout", CliProcess.CommandTimeoutSeconds]);
 
     [Fact]
     public async Task Put_get_and_del_round_trip_through_the_cli()
@@ -44,10 +45,10 @@ public sealed class CliEndToEndTests : IClassFixture<ServeProcessFixture>
     public async Task A_txn_read_from_stdin_runs_the_branch_its_compares_choose()
     {
         await Run("put", "txn/k", "old");
-        var txn = await CliProcess.RunAsync("val(\"txn/k\") = \"old\"\n\nput txn/k new\n\nget txn/k\n", "txn", "--endpoints", _server.Endpoint);
+        var txn = await CliProcess.RunAsync("val(\"txn/k\") = \"old\"\n\nput txn/k new\n\nget txn/k\n", "txn", "--endpoints", _server.Endpoint, "--command-timeout", CliProcess.CommandTimeoutSeconds);
         var get = await Run("get", "txn/k");
 
-        Assert.Equal((0, "SUCCESS\n\nOK\n"), (txn.ExitCode, txn.Stdout));
+        Assert.Equal((0, "SUCCESS\n\nOK\n", string.Empty), txn);
         Assert.Equal("txn/k\nnew\n", get.Stdout);
     }
 

@@ -9,6 +9,12 @@ internal static class CliProcess
     /// <summary>Guards every wait against a hang; never a timing assertion.</summary>
     public static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// --command-timeout for the CLI under test: generous, because CI shares two cores among many
+    /// processes; a test waits for an answer, it never measures how long one takes.
+    /// </summary>
+    public const string CommandTimeoutSeconds = "30";
+
     public static KvStoreExecutable Executable =>
         KvStoreExecutable.ForDll(Path.Combine(AppContext.BaseDirectory, "kvstore.dll"));
 
