@@ -115,7 +115,7 @@ public sealed class ClientListenerRoundTripTests
         var put = await client.PutAsync(new PutRequest { Key = B("k"), Value = B("v") });
 
         var compacted = await client.CompactAsync(new CompactionRequest { Revision = put.Header.Revision, Physical = true });
-        var again = await Assert.ThrowsAsync<KvStoreProtocolException>(() => client.CompactAsync(new CompactionRequest { Revision = put.Header.Revision }));
+        var again = await Assert.ThrowsAnyAsync<KvStoreProtocolException>(() => client.CompactAsync(new CompactionRequest { Revision = put.Header.Revision }));
         var status = await client.StatusAsync(new StatusRequest());
         var added = await client.MemberAddAsync(new MemberAddRequest { Name = "n2", PeerUrls = { "127.0.0.1:2480" }, IsLearner = true });
         var promoted = await client.MemberPromoteAsync(new MemberPromoteRequest { Id = added.Member.Id });
