@@ -7,6 +7,7 @@ namespace KvStore.Benchmarks.Storage;
 /// <param name="DiskBytes">Size of the database directory after settling.</param>
 /// <param name="ManagedHeapBytes">Live managed heap after the read workloads (full GC first): what a C# engine keeps in memory.</param>
 /// <param name="ResidentBytes">Process resident set after the read workloads: includes native caches (RocksDB's).</param>
+/// <param name="SettleCpu">CPU time spent flushing and finishing compactions after overwrite (work the timed writes left behind).</param>
 public sealed record EngineRun(
     string Engine,
     IReadOnlyDictionary<Workload, WorkloadResult> Results,
@@ -16,4 +17,5 @@ public sealed record EngineRun(
     long DiskBytes,
     long ManagedHeapBytes,
     long ResidentBytes,
+    TimeSpan SettleCpu,
     string? Detail);

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace KvStore.Benchmarks.Storage;
 
 /// <summary>
@@ -39,7 +37,9 @@ public sealed class EngineRunner(long keys, ValueSource values, TextWriter progr
         EngineCounters countersBefore = engine.ReadCounters();
         Record(descriptor, results, Fill(engine, Workload.FillRandom, Permutation(FillSeed), round: 0));
         Record(descriptor, results, Fill(engine, Workload.Overwrite, Permutation(OverwriteSeed), round: 1));
+        PhaseClock settleClock = PhaseClock.Start();
         engine.Settle();
+        TimeSpan settleCpu = settleClock.Cpu;
         long written = ProcessIo.BytesWritten() - writtenBefore;
         EngineCounters countersSettled = engine.ReadCounters();
         double userBytes = 2.0 * keys * (EngineBudget.KeySize + EngineBudget.ValueSize);
@@ -71,7 +71,7 @@ public sealed class EngineRunner(long keys, ValueSource values, TextWriter progr
         }
 
         return new EngineRun(descriptor.Name, results, writeAmplification, engineWriteAmplification,
-            falsePositiveRate, diskBytes, managedHeap, resident, afterMissing.Detail);
+            falsePositiveRate, diskBytes, managedHeap, resident, settleCpu, afterMissing.Detail);
     }
 
     private void Record(EngineDescriptor descriptor, Dictionary<Workload, WorkloadResult> results, WorkloadResult r)
@@ -79,35 +79,35 @@ public sealed class EngineRunner(long keys, ValueSource values, TextWriter progr
         results[r.Workload] = r;
         string errors = r.Errors == 0 ? "" : $"  WRONG ANSWERS: {r.Errors:N0}";
         progress.WriteLine(
-            $"  {descriptor.Name,-9} {WorkloadNames.Of(r.Workload),-19} {r.OpsPerSecond,12:N0} ops/s  ({r.Elapsed.TotalSeconds:F2} s){errors}");
+            $"  {descriptor.Name,-9} {WorkloadNames.Of(r.Workload),-19} {r.OpsPerSecond,12:N0} ops/s  ({r.Elapsed.TotalSeconds:F2} s, CPU {r.CpuMicrosecondsPerOp:F2} µs/op){errors}");
     }
 
     private WorkloadResult FillSequential(IBenchEngine db)
     {
         Span<byte> key = stackalloc byte[EngineBudget.KeySize];
         PrepareToTime();
-        var clock = Stopwatch.StartNew();
+        var clock = PhaseClock.Start();
         for (long i = 0; i < keys; i++)
         {
             BenchKeys.Existing(i, key);
             db.Put(key, values.For(i, 0));
         }
 
-        return new WorkloadResult(Workload.FillSeq, keys, clock.Elapsed, 0);
+        return new WorkloadResult(Workload.FillSeq, keys, clock.Elapsed, clock.Cpu, 0);
     }
 
     private WorkloadResult Fill(IBenchEngine db, Workload workload, int[] order, int round)
     {
         Span<byte> key = stackalloc byte[EngineBudget.KeySize];
         PrepareToTime();
-        var clock = Stopwatch.StartNew();
+        var clock = PhaseClock.Start();
         foreach (int i in order)
         {
             BenchKeys.Existing(i, key);
             db.Put(key, values.For(i, round));
         }
 
-        return new WorkloadResult(workload, order.Length, clock.Elapsed, 0);
+        return new WorkloadResult(workload, order.Length, clock.Elapsed, clock.Cpu, 0);
     }
 
     private WorkloadResult ReadRandom(IBenchEngine db, int round)
@@ -117,7 +117,7 @@ public sealed class EngineRunner(long keys, ValueSource values, TextWriter progr
         Span<byte> value = stackalloc byte[EngineBudget.ValueSize * 2];
         long errors = 0;
         PrepareToTime();
-        var clock = Stopwatch.StartNew();
+        var clock = PhaseClock.Start();
         foreach (int i in order)
         {
             BenchKeys.Existing(i, key);
@@ -128,7 +128,7 @@ public sealed class EngineRunner(long keys, ValueSource values, TextWriter progr
             }
         }
 
-        return new WorkloadResult(Workload.ReadRandom, order.Length, clock.Elapsed, errors);
+        return new WorkloadResult(Workload.ReadRandom, order.Length, clock.Elapsed, clock.Cpu, errors);
     }
 
     private WorkloadResult ReadMissing(IBenchEngine db)
@@ -138,7 +138,7 @@ public sealed class EngineRunner(long keys, ValueSource values, TextWriter progr
         Span<byte> value = stackalloc byte[EngineBudget.ValueSize * 2];
         long errors = 0;
         PrepareToTime();
-        var clock = Stopwatch.StartNew();
+        var clock = PhaseClock.Start();
         foreach (int i in order)
         {
             BenchKeys.Missing(i, key);
@@ -148,7 +148,7 @@ public sealed class EngineRunner(long keys, ValueSource values, TextWriter progr
             }
         }
 
-        return new WorkloadResult(Workload.ReadMissing, order.Length, clock.Elapsed, errors);
+        return new WorkloadResult(Workload.ReadMissing, order.Length, clock.Elapsed, clock.Cpu, errors);
     }
 
     private WorkloadResult SeekRandom(IBenchScanner scanner)
@@ -159,7 +159,7 @@ public sealed class EngineRunner(long keys, ValueSource values, TextWriter progr
         long errors = 0;
         long bytesSeen = 0;
         PrepareToTime();
-        var clock = Stopwatch.StartNew();
+        var clock = PhaseClock.Start();
         foreach (int i in order)
         {
             BenchKeys.Existing(i, start);
@@ -172,12 +172,13 @@ public sealed class EngineRunner(long keys, ValueSource values, TextWriter progr
         }
 
         TimeSpan elapsed = clock.Elapsed;
+        TimeSpan cpu = clock.Cpu;
         if (bytesSeen <= 0)
         {
             errors++;
         }
 
-        return new WorkloadResult(Workload.SeekRandom, order.Length, elapsed, errors);
+        return new WorkloadResult(Workload.SeekRandom, order.Length, elapsed, cpu, errors);
     }
 
     private static double? FalsePositiveRate(EngineCounters before, EngineCounters after)

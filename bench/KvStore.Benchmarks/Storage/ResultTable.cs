@@ -55,6 +55,40 @@ public static class ResultTable
         }
 
         text.AppendLine();
+        text.AppendLine("CPU time per operation, every thread of the process (background work included; less disturbed by other load than ops/s). Ratios are peer µs ÷ ours, so above 1 means ours costs less:");
+        text.AppendLine();
+        text.Append("| workload (CPU µs/op) |");
+        foreach (EngineRun run in runs)
+        {
+            text.Append(CultureInfo.InvariantCulture, $" {run.Engine} |");
+        }
+
+        text.Append(ratioRocks ? " ours/rocksdb |" : "").Append(ratioZone ? " ours/zonetree |" : "").AppendLine();
+        text.Append("|---|");
+        text.Append(string.Concat(Enumerable.Repeat("---:|", runs.Count + (ratioRocks ? 1 : 0) + (ratioZone ? 1 : 0))));
+        text.AppendLine();
+        foreach (Workload w in Enum.GetValues<Workload>())
+        {
+            text.Append(CultureInfo.InvariantCulture, $"| {WorkloadNames.Of(w)} |");
+            foreach (EngineRun run in runs)
+            {
+                text.Append(' ').Append(run.Results.TryGetValue(w, out WorkloadResult? r) ? r.CpuMicrosecondsPerOp.ToString("F2", CultureInfo.InvariantCulture) : "—").Append(" |");
+            }
+
+            if (ratioRocks)
+            {
+                text.Append(' ').Append(CpuRatioCell(ours!, rocks!, w)).Append(" |");
+            }
+
+            if (ratioZone)
+            {
+                text.Append(' ').Append(CpuRatioCell(ours!, zone!, w)).Append(" |");
+            }
+
+            text.AppendLine();
+        }
+
+        text.AppendLine();
         text.Append("| |");
         foreach (EngineRun run in runs)
         {
@@ -64,6 +98,7 @@ public static class ResultTable
         text.AppendLine().Append("|---|").Append(string.Concat(Enumerable.Repeat("---:|", runs.Count))).AppendLine();
         Row(text, "write amplification (process bytes written ÷ user bytes; fillrandom+overwrite+compaction)", runs, r => Format(r.WriteAmplification, "F2"));
         Row(text, "write amplification (engine's own table-write statistics)", runs, r => Format(r.EngineWriteAmplification, "F2"));
+        Row(text, "CPU to flush and finish compactions after overwrite (s)", runs, r => r.SettleCpu.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture));
         Row(text, "database size after compaction (MB)", runs, r => (r.DiskBytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture));
         Row(text, "live managed heap after reads (MB)", runs, r => (r.ManagedHeapBytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture));
         Row(text, "process resident set after reads (MB)", runs, r => (r.ResidentBytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture));
@@ -108,6 +143,11 @@ public static class ResultTable
 
     private static string RatioCell(EngineRun ours, EngineRun peer, Workload w) =>
         Ratio(ours, peer, w) is double r ? r.ToString("F2", CultureInfo.InvariantCulture) + "x" : "—";
+
+    private static string CpuRatioCell(EngineRun ours, EngineRun peer, Workload w) =>
+        ours.Results.TryGetValue(w, out WorkloadResult? a) && peer.Results.TryGetValue(w, out WorkloadResult? b) && a.Cpu > TimeSpan.Zero
+            ? (b.CpuMicrosecondsPerOp / a.CpuMicrosecondsPerOp).ToString("F2", CultureInfo.InvariantCulture) + "x"
+            : "—";
 
     private static void Target(StringBuilder text, string name, double? ratio, double goal)
     {

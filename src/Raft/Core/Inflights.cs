@@ -8,6 +8,7 @@ namespace KvStore.Raft.Core;
 internal sealed class Inflights
 {
     private readonly Queue<(long Index, long Bytes)> _queue = new();
+    private long _lastIndex;
 
     public Inflights(int maxCount, long maxBytes)
     {
@@ -37,11 +38,12 @@ internal sealed class Inflights
         {
             throw new InvalidOperationException($"inflight window is full ({Count} messages, {Bytes} bytes) yet another Append was sent");
         }
-        if (_queue.Count > 0 && _queue.Last().Index > index)
+        if (_queue.Count > 0 && _lastIndex > index)
         {
-            throw new InvalidOperationException($"inflight index {index} is below the last in flight {_queue.Last().Index}");
+            throw new InvalidOperationException($"inflight index {index} is below the last in flight {_lastIndex}");
         }
         _queue.Enqueue((index, bytes));
+        _lastIndex = index;
         Bytes += bytes;
     }
 
@@ -49,6 +51,15 @@ internal sealed class Inflights
     public void FreeLE(long index)
     {
         while (_queue.Count > 0 && _queue.Peek().Index <= index)
+        {
+            Bytes -= _queue.Dequeue().Bytes;
+        }
+    }
+
+    /// <summary>Frees the oldest message's slot (a heartbeat answer proves the follower is alive though an Append may be lost).</summary>
+    public void FreeFirstOne()
+    {
+        if (_queue.Count > 0)
         {
             Bytes -= _queue.Dequeue().Bytes;
         }
@@ -68,6 +79,7 @@ internal sealed class Inflights
             copy._queue.Enqueue(item);
         }
         copy.Bytes = Bytes;
+        copy._lastIndex = _lastIndex;
         return copy;
     }
 }

@@ -43,6 +43,9 @@ internal sealed class Progress
 
     public Inflights Inflights { get; }
 
+    /// <summary>In Snapshot state: leader ticks since the snapshot was sent (a lost snapshot is retried after a timeout).</summary>
+    public int SnapshotTicks { get; set; }
+
     public bool IsLearner { get; set; }
 
     private void SetMatchNext(long match, long next)
@@ -59,6 +62,7 @@ internal sealed class Progress
     {
         MsgAppFlowPaused = false;
         PendingSnapshot = 0;
+        SnapshotTicks = 0;
         State = state;
         Inflights.Reset();
     }

@@ -233,14 +233,17 @@ internal sealed class RaftLog
         _applied = index;
     }
 
-    /// <summary>Restart: the hard state's commit must lie within the persisted log.</summary>
+    /// <summary>
+    /// Restart: the hard state's commit must not lie beyond the persisted log (that would mean committed entries
+    /// were lost). A commit below the snapshot is harmless: the snapshot itself is committed.
+    /// </summary>
     public void LoadCommit(long commit)
     {
-        if (commit < _committed || commit > LastIndex())
+        if (commit > LastIndex())
         {
-            throw new InvalidOperationException($"persisted commit {commit} is out of range [{_committed}, {LastIndex()}]");
+            throw new InvalidOperationException($"persisted commit {commit} is beyond the persisted log ending at {LastIndex()}: committed entries were lost");
         }
-        _committed = commit;
+        _committed = Math.Max(_committed, commit);
     }
 
     public bool HasPendingSnapshot => Unstable.Snapshot is not null;

@@ -79,12 +79,10 @@ public sealed partial class RaftNode
         {
             return false;
         }
+        // The snapshot's configuration may not list us yet (we were added after it was taken). We install it
+        // anyway: until the log entries after it add us, we are simply not promotable, and refusing it would
+        // leave us unable to ever catch up from a compacted leader.
         var cs = meta.ConfState;
-        if (!cs.Voters.Contains(Id) && !cs.Learners.Contains(Id) && !cs.VotersOutgoing.Contains(Id))
-        {
-            // A snapshot of a configuration we are not part of: installing it would leave us unable to act.
-            return false;
-        }
         if (_log.MatchTerm(meta.Index, meta.Term))
         {
             // We already have the entry: just fast-forward the commit index.

@@ -55,9 +55,10 @@ public sealed partial class RaftNode
                     break;
                 }
                 pr2.RecentActive = true;
-                if (m.Reject)
+                if (m.Reject || m.Index < pr2.PendingSnapshot)
                 {
-                    // A chunk went missing: probe again; the next heartbeat answer restarts the snapshot.
+                    // A chunk went missing, or the follower did not install it: probe again; the next
+                    // heartbeat answer restarts the snapshot (at most one attempt per heartbeat).
                     pr2.SnapshotFailed();
                     pr2.MsgAppFlowPaused = true;
                 }
@@ -375,6 +376,13 @@ public sealed partial class RaftNode
     {
         pr.RecentActive = true;
         pr.MsgAppFlowPaused = false;
+        // Appends may have been lost with the window full: free one slot so the next Append goes out; if the
+        // follower is missing entries it rejects it and we fall back to probing. Without this, a lost message
+        // would stall a replicating follower forever.
+        if (pr.State == ProgressState.Replicate && pr.Inflights.Full)
+        {
+            pr.Inflights.FreeFirstOne();
+        }
         if (pr.Match < _log.LastIndex() || pr.State == ProgressState.Probe)
         {
             SendAppend(m.From);

@@ -145,8 +145,7 @@ public sealed partial class RaftNode
             voteType = MessageType.Vote;
             voteTerm = Term;
         }
-        var responseType = preVote ? MessageType.PreVoteResponse : MessageType.VoteResponse;
-        if (Poll(Id, responseType, granted: true) == VoteResult.Won)
+        if (Poll(Id, granted: true) == VoteResult.Won)
         {
             // A single-voter group wins at once.
             if (preVote)
@@ -179,9 +178,8 @@ public sealed partial class RaftNode
         }
     }
 
-    private VoteResult Poll(ulong id, MessageType type, bool granted)
+    private VoteResult Poll(ulong id, bool granted)
     {
-        _ = type;
         _tracker.RecordVote(id, granted);
         return _tracker.TallyVotes().Result;
     }
@@ -344,7 +342,7 @@ public sealed partial class RaftNode
         }
         if (m.Type == myResponse)
         {
-            switch (Poll(m.From, m.Type, !m.Reject))
+            switch (Poll(m.From, !m.Reject))
             {
                 case VoteResult.Won:
                     if (Role == RaftRole.PreCandidate)

@@ -122,8 +122,24 @@ public sealed partial class RaftNode
 
     public long Term { get; private set; }
 
-    /// <summary>The node this one voted for in <see cref="Term"/>, 0 for none.</summary>
-    public ulong Vote { get; private set; }
+    private ulong _vote;
+
+    /// <summary>
+    /// The node this one voted for in <see cref="Term"/>, 0 for none.
+    /// Invariant: at most one vote per term (§5.2) — once set, it only changes back to 0 with a new term.
+    /// </summary>
+    public ulong Vote
+    {
+        get => _vote;
+        private set
+        {
+            if (_vote != 0 && value != 0 && value != _vote)
+            {
+                throw new InvalidOperationException($"node {Id}: second vote in term {Term} ({_vote} then {value})");
+            }
+            _vote = value;
+        }
+    }
 
     /// <summary>The leader of <see cref="Term"/> as far as this node knows; 0 when unknown.</summary>
     public ulong Leader { get; private set; }
@@ -186,6 +202,7 @@ public sealed partial class RaftNode
         {
             return;
         }
+        ExpireLostSnapshots();
         if (_heartbeatElapsed >= _config.HeartbeatTick)
         {
             _heartbeatElapsed = 0;
@@ -317,10 +334,10 @@ public sealed partial class RaftNode
 
     private void Send(Message m)
     {
-        m = m with { From = Id, Group = _config.Group };
+        long term = m.Term;
         if (m.Type is MessageType.Vote or MessageType.PreVote or MessageType.VoteResponse or MessageType.PreVoteResponse)
         {
-            if (m.Term == 0)
+            if (term == 0)
             {
                 throw new InvalidOperationException($"{m.Type} must carry a term");
             }
@@ -328,9 +345,9 @@ public sealed partial class RaftNode
         else if (m.Type is not (MessageType.Propose or MessageType.ReadIndex))
         {
             // Forwarded proposals and reads travel without a term, like local requests.
-            m = m with { Term = Term };
+            term = Term;
         }
-        _messages.Add(m);
+        _messages.Add(m with { From = Id, Group = _config.Group, Term = term });
     }
 
     private void ResetRandomizedElectionTimeout() =>
@@ -375,6 +392,28 @@ public sealed partial class RaftNode
     }
 
     private void AbortLeaderTransfer() => _leadTransferee = 0;
+
+    /// <summary>
+    /// A snapshot whose chunks or answer were lost would otherwise pause the follower until the host calls
+    /// ReportSnapshot. After two election timeouts without an answer the leader gives up on it; the next
+    /// heartbeat answer starts a new one.
+    /// </summary>
+    private void ExpireLostSnapshots()
+    {
+        foreach (var (id, pr) in _tracker.Progress)
+        {
+            if (id == Id || pr.State != ProgressState.Snapshot)
+            {
+                continue;
+            }
+            pr.SnapshotTicks++;
+            if (pr.SnapshotTicks >= 2 * _config.ElectionTick)
+            {
+                pr.SnapshotFailed();
+                pr.MsgAppFlowPaused = true;
+            }
+        }
+    }
 
     private sealed class SnapshotAssembly
     {

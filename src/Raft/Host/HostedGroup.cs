@@ -33,6 +33,9 @@ internal sealed class HostedGroup
     /// <summary>Index of the latest snapshot (local or installed).</summary>
     public long SnapshotIndex { get; set; }
 
+    /// <summary>Set when an applied membership change added a member: the next snapshot must not wait.</summary>
+    public bool MemberAdded { get; set; }
+
     /// <summary>Reads whose index is confirmed but not yet applied, in arrival order.</summary>
     public List<PendingRead> WaitingReads { get; } = [];
 

@@ -56,7 +56,10 @@ public sealed class LogStoreRaftStorage : IRaftStorage
     public (HardState HardState, ConfState ConfState) InitialState()
     {
         var hs = _log.GetHardState(Group);
-        return (new HardState(hs.Term, hs.Vote, hs.Commit), _snapshot.Metadata.ConfState);
+        // A snapshot covers committed entries only, and it is durable on its own while a commit-only hard
+        // state change is not synced (losing it is allowed), so the commit index is at least the snapshot's.
+        long commit = Math.Max(hs.Commit, _snapshot.Metadata.Index);
+        return (new HardState(hs.Term, hs.Vote, commit), _snapshot.Metadata.ConfState);
     }
 
     public IReadOnlyList<Entry> Entries(long low, long high, long maxBytes)

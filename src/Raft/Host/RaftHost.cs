@@ -38,6 +38,7 @@ public sealed class RaftHost : IDisposable
     private readonly Dictionary<ulong, List<Message>> _outbox = [];
     private readonly List<Entry> _applyBuffer = [];
     private readonly List<ulong> _applySequences = [];
+    private readonly List<(HostedGroup Group, ulong To)> _snapshotsSent = [];
 
     // Filled by any thread, drained by the loop.
     private readonly ConcurrentQueue<Action> _commands = new();
@@ -84,6 +85,9 @@ public sealed class RaftHost : IDisposable
     /// <summary>Loop iterations run so far (each ends with at most one log store Sync).</summary>
     public long Iterations => Interlocked.Read(ref _iterations);
 
+    /// <summary>Why the host stopped (fail-stop), or null while it runs. A server watches it to exit instead of hanging.</summary>
+    public HostFailedException? Failure => _failure;
+
     /// <summary>The groups hosted here, as of the last loop iteration.</summary>
     public IReadOnlyCollection<ulong> Groups => _status.Keys.ToArray();
 
@@ -102,9 +106,10 @@ public sealed class RaftHost : IDisposable
 
     /// <summary>
     /// Adds a replica of <paramref name="group"/>. A group with no stored state is bootstrapped with
-    /// <paramref name="initialVoters"/> (empty for a node joining an existing group, which then waits
-    /// for the leader); a group with stored state restarts from it and restores the state machine from
-    /// its latest snapshot, then replays the log.
+    /// <paramref name="initialVoters"/>: the group's voters when it was created, also on a node that joins
+    /// later (the log does not repeat the bootstrap configuration, so a joining node that replays the log
+    /// from index 1 needs it; a node that receives a snapshot gets the configuration from it). A group with
+    /// stored state restarts from it and restores the state machine from its latest snapshot, then replays the log.
     /// </summary>
     public Task AddGroupAsync(ulong group, IReadOnlyList<ulong> initialVoters, IStateMachine stateMachine)
     {
@@ -371,6 +376,10 @@ public sealed class RaftHost : IDisposable
                 }
 
                 batch.Add(stamped);
+                if (m.Type == MessageType.Snapshot && m.ChunkLast)
+                {
+                    _snapshotsSent.Add((g, m.To));
+                }
             }
         }
 
@@ -408,6 +417,18 @@ public sealed class RaftHost : IDisposable
         foreach (var (g, _) in _readies)
         {
             g.Node.Advance();
+        }
+
+        // The whole snapshot is handed to the transport: tell Raft so the follower is probed again rather than
+        // waiting forever on a SnapshotResponse that a lossy link may drop (etcd's ReportSnapshot).
+        foreach (var (g, to) in _snapshotsSent)
+        {
+            g.Node.ReportSnapshot(to, failed: false);
+        }
+
+        _snapshotsSent.Clear();
+        foreach (var (g, _) in _readies)
+        {
             MaybeSnapshot(g);
             Publish(g);
             // Advance may leave more work (entries that were waiting on this Ready); look again next iteration.
@@ -499,6 +520,7 @@ public sealed class RaftHost : IDisposable
         }
 
         g.ConfState = g.Node.ApplyConfChange(change);
+        g.MemberAdded |= change.Changes.Any(c => c.Type != ConfChangeType.RemoveNode);
         if (sequence != 0 && _proposals.Remove(sequence, out var pending))
         {
             pending.Completion.TrySetResult(g.ConfState);
@@ -549,7 +571,11 @@ public sealed class RaftHost : IDisposable
     private void MaybeSnapshot(HostedGroup g)
     {
         long every = _options.SnapshotEveryEntries;
-        if (every <= 0 || g.Applied - g.SnapshotIndex < every)
+        // After a member is added, snapshot at once: an older snapshot does not list the new member, and
+        // Raft refuses to install a snapshot of a configuration it is not part of.
+        bool memberAdded = g.MemberAdded;
+        g.MemberAdded = false;
+        if (every <= 0 || g.Applied <= g.SnapshotIndex || (g.Applied - g.SnapshotIndex < every && !memberAdded))
         {
             return;
         }

@@ -40,6 +40,8 @@ public sealed class KvNode : IAsyncDisposable
     private readonly TcpPeerTransport _transport;
     private readonly RaftHost _host;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly HashSet<ulong> _peerIds = [];
     private ClientListener? _listener;
     private Task? _publisher;
     private int _disposed;
@@ -74,6 +76,12 @@ public sealed class KvNode : IAsyncDisposable
     public IPEndPoint ClientEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the node has not been started");
 
     public IPEndPoint PeerEndPoint => _transport.LocalEndPoint;
+
+    /// <summary>
+    /// Completes with the cause when the node can no longer serve (its Raft host failed, e.g. a disk
+    /// error or a corrupt snapshot): fail-stop, the process should exit and be restarted.
+    /// </summary>
+    public Task<Exception> Failed => _failed.Task;
 
     /// <summary>Opens the data directory, joins or bootstraps group 1, and starts serving clients.</summary>
     public static async Task<KvNode> StartAsync(KvNodeOptions options, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
@@ -220,19 +228,31 @@ public sealed class KvNode : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>
+    /// Points the transport at every member; a removed member's link is dropped with its queue, so
+    /// that messages of its old incarnation never reach a node re-added under the same id.
+    /// </summary>
     private void ConnectPeers(IReadOnlyList<MemberRecord> members)
     {
-        foreach (MemberRecord m in members)
+        lock (_peerIds)
         {
-            if (m.Id != Id)
+            var current = members.Where(m => m.Id != Id).ToDictionary(m => m.Id);
+            foreach (ulong gone in _peerIds.Where(id => !current.ContainsKey(id)).ToArray())
+            {
+                _transport.RemovePeer(gone);
+                _peerIds.Remove(gone);
+            }
+
+            foreach (MemberRecord m in current.Values)
             {
                 _transport.SetPeer(m.Id, m.PeerUrl);
+                _peerIds.Add(m.Id);
             }
         }
     }
 
     /// <summary>
-    /// The leader writes every member's client URL (its own, and each peer's as announced in the
+    /// Watches the host for failure and, on the leader, writes every member's client URL (its own, and each peer's as announced in the
     /// peer handshake) into the replicated member directory, so that any node can point a client
     /// at the leader. Runs until the node stops.
     /// </summary>
@@ -243,6 +263,13 @@ public sealed class KvNode : IAsyncDisposable
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(300), cancellationToken).ConfigureAwait(false);
+                if (_host.Failure is { } failure)
+                {
+                    _logger.LogCritical(failure, "node {Name}: the Raft host stopped", Name);
+                    _failed.TrySetResult(failure);
+                    return;
+                }
+
                 if (_host.GetStatus(DefaultGroup).Role != RaftRole.Leader)
                 {
                     continue;
@@ -261,7 +288,7 @@ public sealed class KvNode : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception ex) when (ex is NotLeaderException or ProposalDroppedException or TimeoutException or GroupNotFoundException)
+            catch (Exception ex) when (ex is NotLeaderException or ProposalDroppedException or TimeoutException or GroupNotFoundException or HostFailedException)
             {
                 // Leadership moved on; the next leader publishes.
             }

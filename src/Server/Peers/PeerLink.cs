@@ -16,6 +16,7 @@ internal sealed class PeerLink : IDisposable
     private readonly object _lock = new();
     private readonly Queue<Message> _queue = new();
     private readonly SemaphoreSlim _signal = new(0);
+    private readonly CancellationTokenSource _closed = new();
     private readonly int _capacity;
     private readonly ILogger _logger;
     private PeerConnection? _connection;
@@ -107,8 +108,10 @@ internal sealed class PeerLink : IDisposable
     }
 
     /// <summary>Sends queued messages whenever there are some and a connection is up.</summary>
-    public async Task SendLoopAsync(CancellationToken cancellationToken)
+    public async Task SendLoopAsync(CancellationToken stopping)
     {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closed.Token);
+        CancellationToken cancellationToken = linked.Token;
         var messages = new List<Message>();
         var output = new ArrayBufferWriter<byte>(64 * 1024);
         var payload = new ArrayBufferWriter<byte>(64 * 1024);
@@ -162,6 +165,7 @@ internal sealed class PeerLink : IDisposable
         }
     }
 
+    /// <summary>Closes the connection and ends the send loop; queued messages are dropped.</summary>
     public void Dispose()
     {
         PeerConnection? connection;
@@ -169,8 +173,10 @@ internal sealed class PeerLink : IDisposable
         {
             connection = _connection;
             _connection = null;
+            _queue.Clear();
         }
 
         connection?.Dispose();
+        _closed.Cancel();
     }
 }

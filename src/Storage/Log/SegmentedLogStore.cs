@@ -30,7 +30,10 @@ namespace KvStore.Storage.Log;
 /// record in the last segment after which no intact chain of records runs to the end of the file is
 /// a torn write: the file is cut there (and the cut fsynced). Any other damaged record, a record that
 /// does not make sense, or a segment that does not start with a checkpoint is corruption and raises
-/// <see cref="StorageCorruptionException"/> with the file and offset.
+/// <see cref="StorageCorruptionException"/> with the file and offset. The rule errs on the side of
+/// safety: if a disk persisted the sectors of an unsynced tail out of order (a later record whole, an
+/// earlier one not), recovery reports corruption and refuses to open instead of cutting, because the
+/// same bytes could be bit rot inside records that were synced and acknowledged.
 ///
 /// Memory. The index holds per live entry its term, location, length and payload CRC (32 bytes);
 /// payloads are not cached but read back from the segment (the operating system's page cache keeps

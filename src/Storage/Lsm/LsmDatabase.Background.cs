@@ -21,6 +21,7 @@ public sealed partial class LsmDatabase
     /// <summary>Waits until no memtable awaits flush and no level needs compaction.</summary>
     public void WaitForCompactions()
     {
+        RunInlineBackgroundWork();
         lock (_mutex)
         {
             long flushAttempts = _flushAttempts;
@@ -38,16 +39,120 @@ public sealed partial class LsmDatabase
                     throw WrapBackgroundError(_compactionError);
                 }
 
+                ThrowIfInlineWorkIsStuck();
                 Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);
             }
         }
     }
 
+    /// <summary>With <see cref="LsmOptions.InlineBackgroundWork"/>: runs pending flushes and compactions now, recording failures as the threads would.</summary>
+    private void RunInlineBackgroundWork()
+    {
+        if (!_options.InlineBackgroundWork)
+        {
+            return;
+        }
+
+        lock (_inlineLock)
+        {
+            while (true)
+            {
+                Memtable? imm = null;
+                bool compact;
+                lock (_mutex)
+                {
+                    if (_disposed)
+                    {
+                        return;
+                    }
+
+                    if (_immutables.Count > 0 && _versions.Current.Files[0].Count < _options.Level0StopTrigger)
+                    {
+                        imm = _immutables[0];
+                    }
+
+                    compact = Compaction.BestScore(_versions.Current, _options).Score >= 1;
+                }
+
+                try
+                {
+                    if (imm != null)
+                    {
+                        FlushImmutable(imm);
+                        DeleteObsoleteFiles(includeTemporaries: false);
+                    }
+                    else if (compact)
+                    {
+                        lock (_compactionLock)
+                        {
+                            Compaction? compaction;
+                            lock (_mutex)
+                            {
+                                compaction = Compaction.Pick(_versions.Current, _versions.CompactPointers, _options);
+                            }
+
+                            if (compaction != null)
+                            {
+                                RunCompaction(compaction, allowTrivialMove: true);
+                            }
+                        }
+                    }
+                    else
+                    {
+                        return;
+                    }
+
+                    lock (_mutex)
+                    {
+                        if (imm != null)
+                        {
+                            _flushError = null;
+                            _flushAttempts++;
+                        }
+                        else
+                        {
+                            _compactionError = null;
+                            _compactionAttempts++;
+                        }
+                    }
+                }
+                catch (Exception e)
+                {
+                    lock (_mutex)
+                    {
+                        if (imm != null)
+                        {
+                            _flushError = e;
+                            _flushAttempts++;
+                        }
+                        else
+                        {
+                            _compactionError = e;
+                            _compactionAttempts++;
+                        }
+                    }
+
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>With inline background work nothing else will make progress: a waiter reports the failure that stopped it. Caller holds <c>_mutex</c>.</summary>
+    private void ThrowIfInlineWorkIsStuck()
+    {
+        if (_options.InlineBackgroundWork)
+        {
+            throw WrapBackgroundError(_flushError ?? _compactionError ?? new StorageException("background work could not proceed"));
+        }
+    }
+
     /// <summary>
     /// Flushes the memtable, then compacts every table overlapping the user-key range
-    /// [<paramref name="begin"/>, <paramref name="end"/>] (null = unbounded) level by level down to the
-    /// last level that holds data, dropping overwritten versions and tombstones no snapshot needs.
+    /// [<paramref name="begin"/>, <paramref name="end"/>] (null = unbounded) level by level, the
+    /// deepest level holding part of it into the one below, dropping overwritten versions and
+    /// tombstones no snapshot needs.
     /// </summary>
     public void CompactRange(byte[]? begin = null, byte[]? end = null)
     {
@@ -63,8 +168,9 @@ public sealed partial class LsmDatabase
                 .Max();
         }
 
-        // Push the range down to the deepest level holding part of it (at least L1).
-        for (int level = 0; level < Math.Max(deepest, 1); level++)
+        // Push the range down level by level, including the deepest level holding part of it, so
+        // even there overwritten versions and tombstones nobody needs are dropped.
+        for (int level = 0; level <= Math.Min(deepest, Version.NumLevels - 2); level++)
         {
             lock (_compactionLock)
             {
@@ -127,7 +233,7 @@ public sealed partial class LsmDatabase
             }
         }
 
-        // Replay the WALs, oldest first, into memtables flushed to L0 as they fill. Every WAL
+        // Replay the WALs, oldest first, into memtables written to L0. Every WAL
         // is read whole (a torn tail cut) and its writes land in tables before the new manifest
         // says the WAL is no longer needed.
         var edit = new VersionEdit();
@@ -142,7 +248,10 @@ public sealed partial class LsmDatabase
             foreach (var (offset, payload) in reader.ReadAll())
             {
                 lastSequence = Math.Max(lastSequence, WalRecord.Replay(payload, mem, path, offset));
-                if (mem.ApproximateBytes >= _options.MemtableSizeBytes)
+
+                // The WALs hold at most a few memtables' worth; gathering them into few tables keeps
+                // a recovery from pushing L0 past its stop trigger.
+                if (mem.ApproximateBytes >= 4L * _options.MemtableSizeBytes)
                 {
                     appliedIndex = Math.Max(appliedIndex, mem.MaxAppliedIndex);
                     AddRecoveredTable(mem, edit);

@@ -21,6 +21,7 @@ public sealed partial class LsmDatabase
     private long _bloomChecks;
     private long _bloomUseful;
     private long _bloomUseless;
+    private long _prefixFilterSkips;
     private long _userBytesWritten;
     private long _walBytesWritten;
     private long _walSyncs;
@@ -69,11 +70,13 @@ public sealed partial class LsmDatabase
     {
         var write = new PendingWrite(new WriteBatch(), Sync: false, AppliedIndex: 0, ForceSwitch: true);
         Submit(write);
+        RunInlineBackgroundWork();
         lock (_mutex)
         {
             // Everything sealed so far, including memtables an earlier failed flush left behind.
             List<Memtable> targets = _immutables;
             long attempts = _flushAttempts;
+            long compactionAttempts = _compactionAttempts;
             while (targets.Any(_immutables.Contains))
             {
                 ThrowIfDisposed();
@@ -82,6 +85,14 @@ public sealed partial class LsmDatabase
                     throw WrapBackgroundError(_flushError);
                 }
 
+                // Flushes wait while L0 is at the stop trigger; if compaction cannot bring it down, say why.
+                if (_compactionError != null && _compactionAttempts > compactionAttempts
+                    && _versions.Current.Files[0].Count >= _options.Level0StopTrigger)
+                {
+                    throw WrapBackgroundError(_compactionError);
+                }
+
+                ThrowIfInlineWorkIsStuck();
                 Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);
             }
@@ -89,6 +100,19 @@ public sealed partial class LsmDatabase
     }
 
     private void Submit(PendingWrite write)
+    {
+        RunInlineBackgroundWork();
+        try
+        {
+            SubmitToGroup(write);
+        }
+        finally
+        {
+            RunInlineBackgroundWork();
+        }
+    }
+
+    private void SubmitToGroup(PendingWrite write)
     {
         List<PendingWrite> group;
         ulong firstSequence;
@@ -302,6 +326,7 @@ public sealed partial class LsmDatabase
                     throw WrapBackgroundError(_flushError);
                 }
 
+                ThrowIfInlineWorkIsStuck();
                 _stops++;
                 Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);
@@ -315,6 +340,7 @@ public sealed partial class LsmDatabase
                     throw WrapBackgroundError(_compactionError);
                 }
 
+                ThrowIfInlineWorkIsStuck();
                 _stops++;
                 Monitor.PulseAll(_mutex);
                 Monitor.Wait(_mutex, 100);

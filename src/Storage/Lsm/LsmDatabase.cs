@@ -34,6 +34,7 @@ public sealed partial class LsmDatabase : IDisposable
     private readonly SortedDictionary<ulong, int> _snapshots = [];
     private readonly HashSet<ulong> _pendingOutputs = [];
     private readonly object _compactionLock = new();
+    private readonly object _inlineLock = new();
     private Memtable _mem;
     private List<Memtable> _immutables = [];
     private ulong _lastSequence;
@@ -96,7 +97,11 @@ public sealed partial class LsmDatabase : IDisposable
             throw;
         }
 
-        db.StartBackgroundThreads();
+        if (!options.InlineBackgroundWork)
+        {
+            db.StartBackgroundThreads();
+        }
+
         return db;
     }
 
@@ -272,10 +277,11 @@ public sealed partial class LsmDatabase : IDisposable
             Version v = _versions.Current;
             return new LsmStatistics
             {
-                Levels = Enumerable.Range(0, Version.NumLevels).Select(l => new LevelStatistics(l, v.Files[l].Count, v.LevelBytes(l))).ToList(),
+                Levels = Enumerable.Range(0, Version.NumLevels).Select(l => new LevelStatistics(l, v.Files[l].Count, v.LevelBytes(l), v.Files[l].Sum(f => f.Entries))).ToList(),
                 BloomChecks = Interlocked.Read(ref _bloomChecks),
                 BloomUseful = Interlocked.Read(ref _bloomUseful),
                 BloomUseless = Interlocked.Read(ref _bloomUseless),
+                PrefixFilterSkips = Interlocked.Read(ref _prefixFilterSkips),
                 UserBytesWritten = _userBytesWritten,
                 WalBytesWritten = _walBytesWritten,
                 WalSyncs = _walSyncs,
@@ -443,6 +449,7 @@ public sealed partial class LsmDatabase : IDisposable
         {
             if (filterPrefix != null && !handle.Reader.MayContainPrefix(filterPrefix))
             {
+                Interlocked.Increment(ref _prefixFilterSkips);
                 handle.Release();
                 return null;
             }

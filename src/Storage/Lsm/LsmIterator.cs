@@ -24,6 +24,10 @@ public sealed class LsmIterator : IDisposable
     private byte[] _savedValue = [];
     private bool _disposed;
 
+    // The user key whose older entries forward movement skips; reused to keep Next allocation-free.
+    private byte[] _skip = new byte[64];
+    private int _skipLength;
+
     internal LsmIterator(IInternalIterator inner, ulong sequence, byte[]? lower, byte[]? upper, Action release)
     {
         _inner = inner;
@@ -63,7 +67,7 @@ public sealed class LsmIterator : IDisposable
 
         _forward = true;
         _inner.SeekToFirst();
-        FindNextUserEntry(false, []);
+        FindNextUserEntry(false);
     }
 
     public void SeekToLast()
@@ -99,7 +103,7 @@ public sealed class LsmIterator : IDisposable
 
         _forward = true;
         _inner.Seek(InternalKey.SeekKey(key, _sequence));
-        FindNextUserEntry(false, []);
+        FindNextUserEntry(false);
     }
 
     /// <summary>Positions at the last key ≤ <paramref name="key"/> (within the bounds).</summary>
@@ -132,13 +136,14 @@ public sealed class LsmIterator : IDisposable
                 _inner.SeekToFirst();
             }
 
-            FindNextUserEntry(true, _savedKey);
+            SetSkip(_savedKey);
+            FindNextUserEntry(true);
             return;
         }
 
-        byte[] current = InternalKey.UserKey(_inner.Key).ToArray();
+        SetSkip(InternalKey.UserKey(_inner.Key));
         _inner.Next();
-        FindNextUserEntry(true, current);
+        FindNextUserEntry(true);
     }
 
     public void Prev()
@@ -186,7 +191,19 @@ public sealed class LsmIterator : IDisposable
         _release();
     }
 
-    private void FindNextUserEntry(bool skipping, byte[] skip)
+    private void SetSkip(ReadOnlySpan<byte> userKey)
+    {
+        if (_skip.Length < userKey.Length)
+        {
+            _skip = new byte[Math.Max(userKey.Length, _skip.Length * 2)];
+        }
+
+        userKey.CopyTo(_skip);
+        _skipLength = userKey.Length;
+    }
+
+    /// <summary>Moves forward to the next visible value, skipping (when <paramref name="skipping"/>) entries of user keys ≤ the skip key.</summary>
+    private void FindNextUserEntry(bool skipping)
     {
         while (_inner.Valid)
         {
@@ -202,10 +219,10 @@ public sealed class LsmIterator : IDisposable
                 if (InternalKey.Kind(key) == ValueKind.Deletion)
                 {
                     // Hide this key's older versions.
-                    skip = userKey.ToArray();
+                    SetSkip(userKey);
                     skipping = true;
                 }
-                else if (!(skipping && userKey.SequenceCompareTo(skip) <= 0))
+                else if (!(skipping && userKey.SequenceCompareTo(_skip.AsSpan(0, _skipLength)) <= 0))
                 {
                     _valid = true;
                     _savedKey = [];

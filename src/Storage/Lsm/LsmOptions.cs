@@ -40,8 +40,13 @@ public sealed record LsmOptions
     /// <summary>L0 table count at which writes (and flushes) wait for compaction: reads never face more L0 tables.</summary>
     public int Level0StopTrigger { get; init; } = 12;
 
-    /// <summary>Target size of L1; each deeper level is <see cref="LevelMultiplier"/> times larger.</summary>
-    public long MaxBytesForLevelBase { get; init; } = 64L << 20;
+    /// <summary>
+    /// Target size of L1; each deeper level is <see cref="LevelMultiplier"/> times larger. 16 MiB is
+    /// L0's size at its compaction trigger (4 × 4 MiB), RocksDB's guidance: an L0 → L1 compaction
+    /// then rewrites about as much of L1 as it brings in. Measured on 1M random 116-byte writes:
+    /// write amplification 5.6 against 7.0 with 64 MiB, and less CPU per write.
+    /// </summary>
+    public long MaxBytesForLevelBase { get; init; } = 16L << 20;
 
     public int LevelMultiplier { get; init; } = 10;
 
@@ -50,6 +55,13 @@ public sealed record LsmOptions
 
     /// <summary>Test hook: called by the compaction thread before each compaction (a test slows compaction with it).</summary>
     internal Action? BeforeCompaction { get; init; }
+
+    /// <summary>
+    /// Test hook: no background threads; pending flushes and compactions run on the writing
+    /// thread before and after each write (and in Flush/WaitForCompactions). A single-threaded
+    /// test then behaves the same on every run, so a failing seed replays exactly.
+    /// </summary>
+    internal bool InlineBackgroundWork { get; init; }
 
     internal void Validate()
     {
@@ -88,6 +100,10 @@ public sealed record ReadOptions
     /// <summary>Exclusive upper bound on user keys.</summary>
     public byte[]? UpperBound { get; init; }
 
-    /// <summary>Only keys starting with this prefix; tables whose prefix filter rules it out are skipped.</summary>
+    /// <summary>
+    /// Only keys starting with this prefix. When the table prefix extractor maps this prefix to
+    /// itself (so every key starting with it has exactly this extracted prefix), tables whose
+    /// prefix filter rules it out are skipped without reading a block.
+    /// </summary>
     public byte[]? Prefix { get; init; }
 }

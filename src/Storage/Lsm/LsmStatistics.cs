@@ -1,7 +1,7 @@
 namespace KvStore.Storage.Lsm;
 
-/// <summary>Tables and bytes in one level.</summary>
-public sealed record LevelStatistics(int Level, int Tables, long Bytes);
+/// <summary>Tables, bytes and entries (values, tombstones and older versions) in one level.</summary>
+public sealed record LevelStatistics(int Level, int Tables, long Bytes, long Entries);
 
 /// <summary>A point-in-time view of an <see cref="LsmDatabase"/>'s shape and work.</summary>
 public sealed record LsmStatistics
@@ -16,6 +16,9 @@ public sealed record LsmStatistics
 
     /// <summary>Checks where the filter said "maybe" and the table did not hold the key (false positives).</summary>
     public long BloomUseless { get; init; }
+
+    /// <summary>Tables an iterator with <see cref="ReadOptions.Prefix"/> skipped because their prefix filter ruled the prefix out.</summary>
+    public long PrefixFilterSkips { get; init; }
 
     /// <summary>Key and value bytes handed to Put/Delete/Write.</summary>
     public long UserBytesWritten { get; init; }
@@ -40,7 +43,7 @@ public sealed record LsmStatistics
     /// <summary>Writes delayed because L0 passed the slowdown trigger.</summary>
     public long SlowdownCount { get; init; }
 
-    /// <summary>Writes that waited for a flush (memtable queue full) or for compaction (L0 at the stop trigger).</summary>
+    /// <summary>Waits (up to 100 ms each) of writes for a flush (memtable queue full) or for compaction (L0 at the stop trigger).</summary>
     public long StopCount { get; init; }
 
     /// <summary>Most L0 tables ever present at once.</summary>

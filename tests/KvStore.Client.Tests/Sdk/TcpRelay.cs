@@ -36,7 +36,16 @@ internal sealed class TcpRelay : IAsyncDisposable
         {
             foreach (var socket in _sockets)
             {
-                socket.LingerState = new LingerOption(true, 0);
+                try
+                {
+                    // Reset rather than close, so the client sees the connection die at once.
+                    socket.LingerState = new LingerOption(true, 0);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The pump already closed it when the other side went away.
+                }
+
                 socket.Dispose();
             }
 

@@ -6,46 +6,12 @@ public sealed class ElectionRuleTests
 {
     private static readonly ConfState ThreeVoters = new() { Voters = [1, 2, 3] };
 
+    private static RaftNode NodeWithLog(ulong id, long[] terms, HardState hs, Func<RaftConfig, RaftConfig>? configure = null) =>
+        LoneNode.WithLog(id, terms, hs, configure: configure);
+
+    private static List<Message> Drain(RaftNode node) => LoneNode.Drain(node);
+
     /// <summary>A lone node whose log holds the given (term) entries from index 1 on, with the given hard state.</summary>
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RaftNode, MemoryRaftStorage> s_storageOf = new();
-
-    internal static RaftNode NodeWithLog(ulong id, long[] terms, HardState hs, ConfState? cs = null, Func<RaftConfig, RaftConfig>? configure = null)
-    {
-        var storage = new MemoryRaftStorage(cs ?? ThreeVoters);
-        storage.Append(terms.Select((t, i) => Entry.Normal(i + 1, t, ReadOnlyMemory<byte>.Empty)).ToList());
-        storage.SetHardState(hs);
-        var cfg = RaftTestCluster.DefaultConfig(id);
-        var node = new RaftNode(configure is null ? cfg : configure(cfg), storage);
-        s_storageOf.Add(node, storage);
-        return node;
-    }
-
-    /// <summary>Runs the host loop on a lone node (persisting to its storage) and returns what it sent.</summary>
-    internal static List<Message> Drain(RaftNode node)
-    {
-        s_storageOf.TryGetValue(node, out var storage);
-        var all = new List<Message>();
-        while (node.HasReady())
-        {
-            var rd = node.GetReady();
-            if (storage is not null)
-            {
-                if (rd.Snapshot is { } snap)
-                {
-                    storage.ApplySnapshot(snap);
-                }
-                storage.Append(rd.Entries);
-                if (rd.HardState is { } hs)
-                {
-                    storage.SetHardState(hs);
-                }
-            }
-            all.AddRange(rd.Messages);
-            node.Advance();
-        }
-        return all;
-    }
-
     [Fact]
     public void FollowerCampaignsAfterElectionTimeout()
     {
@@ -333,5 +299,64 @@ public sealed class ElectionRuleTests
             RaftTestCluster.DefaultConfig(1) with { ReadOnlyOption = ReadOnlyOption.LeaseBased, CheckQuorum = false },
             new MemoryRaftStorage(ThreeVoters)));
         Assert.Contains("CheckQuorum", ex.Message);
+    }
+
+    [Fact]
+    public void VoteIsPersistedBeforeTheResponseIsSent()
+    {
+        var node = NodeWithLog(1, [], new HardState(0, 0, 0));
+        node.Step(new Message { Type = MessageType.Vote, From = 2, To = 1, Term = 1 });
+        var rd = node.GetReady();
+        // The grant and the vote that must be durable before it leaves travel in the same Ready, with MustSync.
+        Assert.False(rd.Messages.Single().Reject);
+        Assert.Equal(new HardState(1, 2, 0), rd.HardState);
+        Assert.True(rd.MustSync);
+        node.Advance();
+    }
+
+    [Fact]
+    public void CandidateStepsDownOnAppendFromLeaderOfSameTerm()
+    {
+        var c = RaftTestCluster.Create(3);
+        c.Get(2).Node.Campaign();
+        Assert.Equal(RaftRole.Candidate, c[2].Role);
+        c[2].Step(new Message { Type = MessageType.Append, From = 3, To = 2, Term = 1, Index = 0, LogTerm = 0 });
+        Assert.Equal(RaftRole.Follower, c[2].Role);
+        Assert.Equal(3UL, c[2].Leader);
+        Assert.Equal(1, c[2].Term);
+    }
+
+    [Fact]
+    public void RestartedNodeWithUnappliedConfChangeDoesNotCampaign()
+    {
+        // A committed but unapplied conf change may change who the voters are: counting votes now could be wrong.
+        var storage = new MemoryRaftStorage(new ConfState { Voters = [1, 2] });
+        storage.Append([
+            Entry.Normal(1, 1, ReadOnlyMemory<byte>.Empty),
+            new Entry(2, 1, EntryType.ConfChange, ConfChangeCodec.Encode(new ConfChange { Changes = [new(ConfChangeType.RemoveNode, 2)] })),
+        ]);
+        storage.SetHardState(new HardState(1, 1, 2));
+        var node = new RaftNode(RaftTestCluster.DefaultConfig(1), storage);
+        for (int i = 0; i < 40; i++)
+        {
+            node.Tick();
+        }
+        Assert.Equal(RaftRole.Follower, node.Role);
+        var rd = node.GetReady();
+        node.ApplyConfChange(ConfChangeCodec.Decode(rd.CommittedEntries[1].Data.Span));
+        node.Advance();
+        for (int i = 0; i < 40; i++)
+        {
+            node.Tick();
+        }
+        Assert.Equal(RaftRole.Leader, node.Role);
+    }
+
+    [Fact]
+    public void TermNeverDecreases()
+    {
+        var node = NodeWithLog(1, [1], new HardState(5, 0, 1));
+        node.Step(new Message { Type = MessageType.Heartbeat, From = 2, To = 1, Term = 3, Commit = 1 });
+        Assert.Equal(5, node.Term);
     }
 }

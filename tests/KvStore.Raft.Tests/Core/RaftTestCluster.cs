@@ -201,6 +201,26 @@ public sealed class RaftTestCluster
         return delivered;
     }
 
+    /// <summary>Delivers the one message at <paramref name="position"/> of <paramref name="id"/>'s inbox (for reordering), unless cut.</summary>
+    public void DeliverOne(ulong id, int position)
+    {
+        var m = _members[id];
+        var msg = m.Inbox[position];
+        m.Inbox.RemoveAt(position);
+        if (!_cut.Contains((msg.From, msg.To)))
+        {
+            m.Node.Step(msg);
+        }
+    }
+
+    /// <summary>Discards the one message at <paramref name="position"/> of <paramref name="id"/>'s inbox.</summary>
+    public void DropOne(ulong id, int position)
+    {
+        var inbox = _members[id].Inbox;
+        Trace?.Append($"  dropped {RaftText.Message(inbox[position])}\n");
+        inbox.RemoveAt(position);
+    }
+
     /// <summary>Discards the messages queued for <paramref name="id"/>.</summary>
     public void Drop(ulong id)
     {
@@ -233,7 +253,29 @@ public sealed class RaftTestCluster
                 return;
             }
         }
-        throw new InvalidOperationException($"cluster did not stabilize within {maxRounds} rounds");
+        var probe = new StringBuilder();
+        var saved = Trace;
+        Trace = probe;
+        foreach (ulong id in which)
+        {
+            HandleReady(id);
+        }
+        foreach (ulong id in which)
+        {
+            Deliver(id);
+        }
+        Trace = saved;
+        foreach (var m in _members.Values)
+        {
+            probe.Append(RaftText.Status(m.Node.Status())).Append('\n');
+            probe.Append($"  storage [{m.Storage.FirstIndex()}, {m.Storage.LastIndex()}] snapshot {m.Storage.Snapshot().Metadata.Index} terms:");
+            for (long i = m.Storage.FirstIndex() - 1; i <= m.Storage.LastIndex(); i++)
+            {
+                probe.Append($" {i}/{m.Storage.Term(i)}");
+            }
+            probe.Append('\n');
+        }
+        throw new InvalidOperationException($"cluster did not stabilize within {maxRounds} rounds; one more round:\n{probe}");
     }
 
     public void Tick(ulong id, int times = 1)

@@ -70,25 +70,25 @@ public sealed class ReplicationRuleTests
 
     private static RaftNode LeaderOfTerm3WithEntryOfTerm2(PlantedBugs bugs)
     {
-        var node = ElectionRuleTests.NodeWithLog(1, [1, 2], new HardState(2, 0, 1), configure: c => c with { PlantedBugs = bugs });
+        var node = LoneNode.WithLog(1, [1, 2], new HardState(2, 0, 1), configure: c => c with { PlantedBugs = bugs });
         node.Campaign();
         node.Step(new Message { Type = MessageType.VoteResponse, From = 2, To = 1, Term = 3 });
         Assert.Equal(RaftRole.Leader, node.Role);
         Assert.Equal(3, node.LastIndex);
-        ElectionRuleTests.Drain(node);
+        LoneNode.Drain(node);
         return node;
     }
 
     [Fact]
     public void FollowerRejectsAppendWithMismatchedPrevTerm()
     {
-        var follower = ElectionRuleTests.NodeWithLog(2, [1, 1, 2], new HardState(2, 0, 1));
+        var follower = LoneNode.WithLog(2, [1, 1, 2], new HardState(2, 0, 1));
         follower.Step(new Message
         {
             Type = MessageType.Append, From = 1, To = 2, Term = 3, Index = 3, LogTerm = 3, Commit = 3,
             Entries = [Entry.Normal(4, 3, B("x"))],
         });
-        var response = ElectionRuleTests.Drain(follower).Single(m => m.Type == MessageType.AppendResponse);
+        var response = LoneNode.Drain(follower).Single(m => m.Type == MessageType.AppendResponse);
         Assert.True(response.Reject);
         Assert.Equal(3, response.Index);
         // Hint: our last index whose term is <= 3 is 3 (term 2): the leader can jump straight there.
@@ -101,14 +101,14 @@ public sealed class ReplicationRuleTests
     [Fact]
     public void FollowerReplacesConflictingUncommittedSuffix()
     {
-        var follower = ElectionRuleTests.NodeWithLog(2, [1, 2, 2], new HardState(2, 0, 1));
+        var follower = LoneNode.WithLog(2, [1, 2, 2], new HardState(2, 0, 1));
         follower.Step(new Message
         {
             Type = MessageType.Append, From = 1, To = 2, Term = 3, Index = 1, LogTerm = 1, Commit = 2,
             Entries = [Entry.Normal(2, 3, B("new"))],
         });
         Assert.Equal(2, follower.LastIndex);
-        Assert.False(ElectionRuleTests.Drain(follower).Single().Reject);
+        Assert.False(LoneNode.Drain(follower).Single().Reject);
         Assert.Equal(2, follower.LastIndex);
         Assert.Equal(2, follower.CommitIndex);
     }
@@ -116,7 +116,7 @@ public sealed class ReplicationRuleTests
     [Fact]
     public void CommittedEntriesAreNeverTruncated()
     {
-        var follower = ElectionRuleTests.NodeWithLog(2, [1, 2, 2], new HardState(2, 0, 3));
+        var follower = LoneNode.WithLog(2, [1, 2, 2], new HardState(2, 0, 3));
         // A (buggy) leader claims index 2 has term 3 although index 3 is committed: that must fail loudly.
         var ex = Assert.Throws<InvalidOperationException>(() => follower.Step(new Message
         {
@@ -273,6 +273,8 @@ public sealed class ReplicationRuleTests
         c[1].Propose(new byte[600]);
         var ex = Assert.Throws<ProposalDroppedException>(() => c[1].Propose(new byte[600]));
         Assert.Equal(DropReason.UncommittedSizeExceeded, ex.Reason);
+        // An empty entry carries no payload and is always accepted (leaders rely on that for their no-op).
+        c[1].Propose(ReadOnlyMemory<byte>.Empty);
         c.Heal();
         c.Tick(1, 1);
         c.Stabilize();
@@ -319,5 +321,127 @@ public sealed class ReplicationRuleTests
         c[1].Propose(B("b"));
         c.Stabilize();
         Assert.Equal(["a", "b"], c.AppliedData(3));
+    }
+
+    [Fact]
+    public void HeartbeatNeverAdvertisesCommitBeyondFollowersMatch()
+    {
+        var c = RaftTestCluster.Create(3);
+        c.Elect(1);
+        c.Isolate(3);
+        c[1].Propose(B("a"));
+        c.Stabilize();
+        c.Heal();
+        c.Tick(1, 1);
+        c.HandleReady(1);
+        var heartbeat = c.Get(3).Inbox.Single(m => m.Type == MessageType.Heartbeat);
+        // Node 3 may not hold index 2 yet; telling it "commit 2" could make it commit an entry it does not have.
+        Assert.Equal(1, heartbeat.Commit);
+        Assert.Equal(2, c.Get(2).Inbox.Single(m => m.Type == MessageType.Heartbeat).Commit);
+    }
+
+    [Fact]
+    public void LeaderNeverOverwritesOrDeletesItsOwnEntries()
+    {
+        var c = RaftTestCluster.Create(3);
+        c.Elect(1);
+        c[1].Propose(B("a"));
+        c.Stabilize();
+        // A follower claiming conflicting entries cannot change the leader's log (Leader Append-Only).
+        c[1].Step(new Message { Type = MessageType.AppendResponse, From = 2, To = 1, Term = 1, Index = 1, Reject = true, RejectHint = 0 });
+        c.Stabilize();
+        Assert.Equal(2, c[1].LastIndex);
+        Assert.Equal(["a"], c.AppliedData(1));
+    }
+
+    [Fact]
+    public void RestartWithCommitBelowSnapshotKeepsSnapshotCommitted()
+    {
+        var storage = new MemoryRaftStorage(new ConfState { Voters = [1] });
+        storage.ApplySnapshot(new Snapshot(new SnapshotMetadata(10, 2, new ConfState { Voters = [1] }), B("state")));
+        storage.SetHardState(new HardState(2, 1, 4));
+        var node = new RaftNode(RaftTestCluster.DefaultConfig(1), storage);
+        Assert.Equal(10, node.CommitIndex);
+    }
+
+    [Fact]
+    public void RestartWithCommitBeyondLogFailsLoudly()
+    {
+        var storage = new MemoryRaftStorage(new ConfState { Voters = [1] });
+        storage.Append([Entry.Normal(1, 1, B("a"))]);
+        storage.SetHardState(new HardState(1, 1, 5));
+        var ex = Assert.Throws<InvalidOperationException>(() => new RaftNode(RaftTestCluster.DefaultConfig(1), storage));
+        Assert.Contains("lost", ex.Message);
+    }
+
+    [Fact]
+    public void StaleReorderedAppendDoesNotTruncateNewerEntries()
+    {
+        var follower = LoneNode.WithLog(2, [1], new HardState(1, 0, 1));
+        var longer = new Message
+        {
+            Type = MessageType.Append, From = 1, To = 2, Term = 1, Index = 1, LogTerm = 1, Commit = 1,
+            Entries = [Entry.Normal(2, 1, B("a")), Entry.Normal(3, 1, B("b"))],
+        };
+        var shorter = longer with { Entries = [Entry.Normal(2, 1, B("a"))] };
+        follower.Step(longer);
+        LoneNode.Drain(follower);
+        // The older, shorter Append arrives late: entries it agrees with must not cut the log back.
+        follower.Step(shorter);
+        var response = LoneNode.Drain(follower).Single();
+        Assert.Equal(3, follower.LastIndex);
+        Assert.False(response.Reject);
+        Assert.Equal(2, response.Index);
+    }
+
+    [Fact]
+    public void DuplicateAppendIsIdempotent()
+    {
+        var follower = LoneNode.WithLog(2, [1], new HardState(1, 0, 1));
+        var append = new Message
+        {
+            Type = MessageType.Append, From = 1, To = 2, Term = 1, Index = 1, LogTerm = 1, Commit = 2,
+            Entries = [Entry.Normal(2, 1, B("a"))],
+        };
+        follower.Step(append);
+        LoneNode.Drain(follower);
+        follower.Step(append);
+        var rd = follower.GetReady();
+        Assert.Empty(rd.Entries);
+        Assert.Equal(2, rd.Messages.Single().Index);
+        follower.Advance();
+        Assert.Equal(2, follower.LastIndex);
+    }
+
+    [Fact]
+    public void UnreachableFollowerFallsBackToProbing()
+    {
+        var c = RaftTestCluster.Create(3);
+        c.Elect(1);
+        Assert.Equal(ProgressState.Replicate, c[1].Status().Progress[2].State);
+        c[1].ReportUnreachable(2);
+        Assert.Equal(ProgressState.Probe, c[1].Status().Progress[2].State);
+        c[1].Propose(B("x"));
+        c.Stabilize();
+        Assert.Equal(["x"], c.AppliedData(2));
+        Assert.Equal(ProgressState.Replicate, c[1].Status().Progress[2].State);
+    }
+
+    [Fact]
+    public void LostAppendsDoNotStallAFullPipeline()
+    {
+        var c = RaftTestCluster.Create(3, cfg => cfg with { MaxInflightMessages = 2 });
+        c.Elect(1);
+        for (int i = 0; i < 4; i++)
+        {
+            c[1].Propose(B($"p{i}"));
+            c.HandleReady(1);
+        }
+        c.Drop(2); // both Appends in flight to node 2 are lost; its window is full
+        c.Stabilize();
+        Assert.Empty(c.AppliedData(2));
+        c.Tick(1, 1);
+        c.Stabilize();
+        Assert.Equal(["p0", "p1", "p2", "p3"], c.AppliedData(2));
     }
 }

@@ -108,7 +108,7 @@ public sealed class SnapshotRuleTests
     [Fact]
     public void FollowerIgnoresSnapshotOlderThanItsCommitIndex()
     {
-        var follower = ElectionRuleTests.NodeWithLog(2, [1, 1, 1], new HardState(1, 0, 3));
+        var follower = LoneNode.WithLog(2, [1, 1, 1], new HardState(1, 0, 3));
         follower.Step(new Message
         {
             Type = MessageType.Snapshot, From = 1, To = 2, Term = 1,

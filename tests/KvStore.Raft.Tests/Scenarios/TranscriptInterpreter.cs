@@ -10,6 +10,22 @@ namespace KvStore.Raft.Tests.Scenarios;
 /// <see cref="RaftTestCluster"/> and returns each command's output text. Output is fully deterministic:
 /// node iteration is by id and every node's randomness comes from its seeded generator.
 /// </summary>
+/// <remarks>
+/// Commands (ids are node ids; options are key=value):
+/// <code>
+/// add-nodes N [prevote=true] [checkquorum=true] [election=10] [heartbeat=1] [max-inflight=256] [max-size=B]
+///             [max-uncommitted=B] [snapshot-chunk=B] [read-only=lease] [forwarding=false] [voters=1,2] [learners=3]
+///             [empty=true]       the first call bootstraps the group; later nodes join from the same bootstrap
+///                                configuration (or an empty one with empty=true)
+/// campaign ID | propose ID DATA | read-index ID CTX | transfer-leadership LEADER TARGET
+/// propose-conf-change ID v4 l5 r2 [joint=true] [autoleave=false]   (no changes: leave the joint config)
+/// stabilize [ID...] | process-ready ID... | deliver-msgs ID... | drop ID... | drop ID index=N
+/// tick ID N | tick-election ID... | tick-heartbeat ID...
+/// partition 1 2 / 3 | isolate ID | heal | restart ID | compact ID INDEX
+/// report-unreachable LEADER PEER | report-snapshot LEADER PEER [failed=true]
+/// status [ID...] | raft-log ID | applied [ID...]
+/// </code>
+/// </remarks>
 public sealed class TranscriptInterpreter
 {
     private readonly RaftTestCluster _cluster = new();
@@ -50,6 +66,12 @@ public sealed class TranscriptInterpreter
                     }
                     break;
                 case "drop":
+                    if (options.TryGetValue("index", out var position))
+                    {
+                        // drop 3 index=1: lose only the second message queued for node 3.
+                        _cluster.DropOne(Id(args[0]), int.Parse(position, CultureInfo.InvariantCulture));
+                        break;
+                    }
                     foreach (var id in args.Select(Id))
                     {
                         _cluster.Drop(id);

@@ -1,4 +1,5 @@
 using KvStore.Raft.Core;
+using KvStore.Storage.IO;
 
 namespace KvStore.Raft.Tests.Simulation;
 
@@ -89,7 +90,10 @@ public sealed class Simulator : ISimulationObserver
                 PlantedBugs = _options.Bugs,
             };
             long period = rates ? TickUnit * _random.Next(70, 131) / 100 : TickUnit;
-            _nodes[id] = new SimulatedNode(id, config, id <= (ulong)_options.Nodes ? initial : ConfState.Empty, period, snapshotEvery, retain);
+            // A joining node is bootstrapped with the group's initial configuration (like etcd's --initial-cluster):
+            // it replays the log from index 1 unless the leader sends a snapshot, and the log does not
+            // repeat the configuration that the index-0 bootstrap snapshot carries.
+            _nodes[id] = new SimulatedNode(id, config, initial, period, snapshotEvery, retain, _options.RealLogStore ? new FaultInjectingFileSystem() : null);
         }
 
         _network.DropRate = _random.NextDouble() * _options.MaxDropRate;
@@ -127,7 +131,7 @@ public sealed class Simulator : ISimulationObserver
             case EventKind.Crash:
                 if (_nodes[ev.Node] is { Up: true } victim && victim.Incarnation == ev.Incarnation)
                 {
-                    Crash(victim, "crash right after answering a vote");
+                    Crash(victim, "crash at a targeted moment");
                 }
 
                 break;
@@ -138,10 +142,24 @@ public sealed class Simulator : ISimulationObserver
                 }
 
                 break;
-            case EventKind.SnapshotFailed:
+            case EventKind.SnapshotDelivered:
+                if (_nodes[ev.Node] is { Up: true } snapshotSender && snapshotSender.Incarnation == ev.Incarnation)
+                {
+                    Guard(snapshotSender, () => snapshotSender.Raft.ReportSnapshot(ev.Peer, failed: false));
+                }
+
+                break;
+            case EventKind.SendFailed:
                 if (_nodes[ev.Node] is { Up: true } sender && sender.Incarnation == ev.Incarnation)
                 {
-                    Guard(sender, () => sender.Raft.ReportSnapshot(ev.Peer, failed: true));
+                    Guard(sender, () =>
+                    {
+                        sender.Raft.ReportUnreachable(ev.Peer);
+                        if (ev.Message!.Type == MessageType.Snapshot)
+                        {
+                            sender.Raft.ReportSnapshot(ev.Peer, failed: true);
+                        }
+                    });
                 }
 
                 break;
@@ -170,11 +188,21 @@ public sealed class Simulator : ISimulationObserver
         if (!_nodes.TryGetValue(m.To, out var node) || !node.Up || _network.IsCut(m.From, m.To))
         {
             Record($"lost {m.From}->{m.To} {m.Type}");
+            if (_nodes.TryGetValue(m.From, out var sender))
+            {
+                Schedule(1, new SimEvent(EventKind.SendFailed, sender.Id, sender.Incarnation, Message: m, Peer: m.To));
+            }
+
             return;
         }
 
         Record($"recv {m.From}->{m.To} {m.Type} t{m.Term}");
         Guard(node, () => node.Raft.Step(m));
+        if (m.Type == MessageType.Snapshot && m.ChunkLast && _nodes.TryGetValue(m.From, out var leader))
+        {
+            // The whole snapshot went through: the sender's transport reports success (etcd's ReportSnapshot).
+            Schedule(1, new SimEvent(EventKind.SnapshotDelivered, leader.Id, leader.Incarnation, Peer: m.To));
+        }
     }
 
     private void OnClient()
@@ -271,6 +299,12 @@ public sealed class Simulator : ISimulationObserver
         }
 
         Schedule(_random.Next(_options.NemesisInterval / 2, 3 * _options.NemesisInterval / 2 + 1), new SimEvent(EventKind.Nemesis, 0, 0));
+        if (_options.MembershipChanges && _random.Next(3) == 0)
+        {
+            ChangeMembership();
+            return;
+        }
+
         var up = _nodes.Values.Where(n => n.Up).ToList();
         switch (_random.Next(10))
         {
@@ -310,13 +344,7 @@ public sealed class Simulator : ISimulationObserver
             {
                 if (CurrentLeader() is { } leader)
                 {
-                    foreach (ulong other in _nodes.Keys.Where(k => k != leader.Id))
-                    {
-                        _network.Cut(leader.Id, other);
-                        _network.Cut(other, leader.Id);
-                    }
-
-                    Record($"isolate leader {leader.Id}");
+                    Isolate(leader, "nemesis");
                 }
 
                 break;
@@ -329,7 +357,7 @@ public sealed class Simulator : ISimulationObserver
             case 4 or 5 when _options.Crashes && up.Count > 0:
             {
                 // Prefer a node with unsynced writes: that is where a missing fsync would show.
-                var unsynced = up.Where(n => n.Log.UnsyncedMutations > 0).ToList();
+                var unsynced = up.Where(n => n.HasUnsyncedWrites).ToList();
                 var victim = unsynced.Count > 0 && _random.Next(2) == 0 ? unsynced[_random.Next(unsynced.Count)] : up[_random.Next(up.Count)];
                 Crash(victim, "nemesis");
                 break;
@@ -340,9 +368,6 @@ public sealed class Simulator : ISimulationObserver
                 _network.DuplicateRate = _random.NextDouble() * _options.MaxDuplicateRate;
                 _network.ReorderRate = _random.NextDouble() * _options.MaxReorderRate;
                 Record($"network drop={_network.DropRate:F3} dup={_network.DuplicateRate:F3} reorder={_network.ReorderRate:F3}");
-                break;
-            case 7 when _options.MembershipChanges:
-                ChangeMembership();
                 break;
             case 8:
             {
@@ -370,6 +395,17 @@ public sealed class Simulator : ISimulationObserver
 
                 break;
         }
+    }
+
+    private void Isolate(SimulatedNode node, string why)
+    {
+        foreach (ulong other in _nodes.Keys.Where(k => k != node.Id))
+        {
+            _network.Cut(node.Id, other);
+            _network.Cut(other, node.Id);
+        }
+
+        Record($"isolate {node.Id} ({why})");
     }
 
     private void ChangeMembership()
@@ -444,12 +480,11 @@ public sealed class Simulator : ISimulationObserver
 
     private void Crash(SimulatedNode node, string why)
     {
-        int unsynced = node.Log.UnsyncedMutations;
-        int surviving = _random.Next(unsynced + 1);
+        bool unsynced = node.HasUnsyncedWrites;
         _checker.NodeCrashed(node);
-        node.Crash(surviving);
+        node.Crash(_random);
         _crashes++;
-        Record($"crash {node.Id} ({why}); {surviving} of {unsynced} unsynced writes survive");
+        Record($"crash {node.Id} ({why}){(unsynced ? " with unsynced writes" : "")}");
         long downFor = _faultsOn ? _random.Next(1, 15) * TickUnit : 1;
         Schedule(downFor, new SimEvent(EventKind.Restart, node.Id, node.Incarnation));
     }
@@ -592,10 +627,11 @@ public sealed class Simulator : ISimulationObserver
             Schedule(at - _now, new SimEvent(EventKind.Deliver, m.To, 0, m));
         }
 
-        if (!sent && m.Type == MessageType.Snapshot)
+        if (!sent)
         {
-            // A real transport notices a failed snapshot stream and tells Raft (etcd's ReportSnapshot).
-            Schedule(1, new SimEvent(EventKind.SnapshotFailed, from.Id, from.Incarnation, Peer: m.To));
+            // A real transport notices a failed send (a broken stream) and tells Raft, as etcd's rafthttp
+            // does with ReportUnreachable / ReportSnapshot; the leader then probes the follower again.
+            Schedule(1, new SimEvent(EventKind.SendFailed, from.Id, from.Incarnation, Message: m, Peer: m.To));
         }
     }
 
@@ -629,6 +665,18 @@ public sealed class Simulator : ISimulationObserver
         {
             Schedule(0, new SimEvent(EventKind.Crash, node.Id, node.Incarnation));
         }
+        else if (_faultsOn && _options.Partitions && _options.IsolateLeaderAfterCommitRate > 0
+            && node.Raft.Role == RaftRole.Leader && ready.CommittedEntries.Count > 0
+            && _random.NextDouble() < _options.IsolateLeaderAfterCommitRate)
+        {
+            Isolate(node, "right after it committed");
+        }
+        else if (_faultsOn && _options.Crashes && _options.CrashLeaderAfterCommitRate > 0
+            && node.Raft.Role == RaftRole.Leader && ready.CommittedEntries.Count > 0
+            && _random.NextDouble() < _options.CrashLeaderAfterCommitRate)
+        {
+            Schedule(0, new SimEvent(EventKind.Crash, node.Id, node.Incarnation));
+        }
     }
 
     private void Schedule(long delay, SimEvent ev) => _events.Enqueue(ev, (_now + delay, _sequence++));
@@ -655,7 +703,8 @@ public sealed class Simulator : ISimulationObserver
         Nemesis,
         Crash,
         Restart,
-        SnapshotFailed,
+        SendFailed,
+        SnapshotDelivered,
     }
 
     private sealed record SimEvent(EventKind Kind, ulong Node, int Incarnation, Message? Message = null, ulong Peer = 0);

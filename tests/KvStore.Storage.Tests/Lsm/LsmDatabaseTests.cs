@@ -147,4 +147,134 @@ public sealed class LsmDatabaseTests
             Assert.False(it.Valid);
         }
     }
+
+    [Fact]
+    public void Seek_for_prev_lands_on_the_last_key_at_or_before_the_target()
+    {
+        var fs = new FaultInjectingFileSystem();
+        using var db = LsmDatabase.Open("/db", SmallOptions(fs));
+        foreach (string k in new[] { "b", "d", "f" })
+        {
+            db.Put(B(k), B(k));
+        }
+
+        db.Flush();
+        db.Delete(B("d"));
+        using LsmIterator it = db.NewIterator();
+        it.SeekForPrev(B("d"));
+        Assert.Equal("b", S(it.Key));
+        it.SeekForPrev(B("f"));
+        Assert.Equal("f", S(it.Key));
+        it.SeekForPrev(B("z"));
+        Assert.Equal("f", S(it.Key));
+        it.SeekForPrev(B("a"));
+        Assert.False(it.Valid);
+    }
+
+    [Fact]
+    public void Bloom_filters_spare_table_reads_for_absent_keys_and_statistics_count_the_work()
+    {
+        var fs = new FaultInjectingFileSystem();
+        using var db = LsmDatabase.Open("/db", SmallOptions(fs) with { MemtableSizeBytes = 64 * 1024, TargetFileSize = 64 * 1024 });
+        for (int i = 0; i < 5000; i++)
+        {
+            db.Put(B($"present{i:D5}"), B(new string('v', 20)));
+        }
+
+        db.Flush();
+        db.WaitForCompactions();
+        LsmStatistics before = db.GetStatistics();
+        for (int i = 0; i < 2000; i++)
+        {
+            Assert.False(db.TryGet(B($"present{i:D5}-absent"), out _));
+        }
+
+        LsmStatistics after = db.GetStatistics();
+        long checks = after.BloomChecks - before.BloomChecks;
+        long useful = after.BloomUseful - before.BloomUseful;
+        Assert.True(checks >= 1900, $"{checks} filter checks for 2000 absent keys inside the tables' ranges");
+        Assert.True(useful >= checks * 0.95, $"only {useful} of {checks} filter checks ruled the table out");
+        Assert.True(after.UserBytesWritten >= 5000 * 29);
+        Assert.True(after.BytesFlushed > 0 && after.WriteAmplification > 0);
+        Assert.Equal(after.Levels.Sum(l => l.Tables), fs.ListFiles("/db").Count(n => n.EndsWith(".sst", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Prefix_iteration_skips_tables_whose_prefix_filter_rules_the_prefix_out()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var options = SmallOptions(fs) with
+        {
+            MemtableSizeBytes = 1 << 20,
+            Level0CompactionTrigger = 20,
+            Level0SlowdownTrigger = 21,
+            Level0StopTrigger = 22,
+            Table = new TableOptions { BlockSize = 512, PrefixExtractor = new FixedPrefixExtractor(2) },
+        };
+        using var db = LsmDatabase.Open("/db", options);
+
+        // Ten L0 tables; each holds keys of prefixes p0 and one other, pN. Only the other nine
+        // tables' ranges cover "p3", so only a filter can spare them.
+        for (int table = 0; table < 10; table++)
+        {
+            db.Put(B($"p0-table{table}"), B("x"));
+            for (int i = 0; i < 20; i++)
+            {
+                db.Put(B($"p{table}-{i:D2}"), B($"value{table}.{i}"));
+            }
+
+            db.Put(B($"p9-end{table}"), B("x"));
+            db.Flush();
+        }
+
+        var keys = new List<string>();
+        using (LsmIterator it = db.NewIterator(new ReadOptions { Prefix = B("p3") }))
+        {
+            for (it.SeekToFirst(); it.Valid; it.Next())
+            {
+                keys.Add(S(it.Key));
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"p3-{i:D2}"), keys);
+        Assert.True(db.GetStatistics().PrefixFilterSkips >= 8, $"{db.GetStatistics().PrefixFilterSkips} tables skipped");
+    }
+
+    [Fact]
+    public void Compaction_drops_overwritten_and_deleted_data_unless_a_snapshot_still_sees_it()
+    {
+        var fs = new FaultInjectingFileSystem();
+        using var db = LsmDatabase.Open("/db", SmallOptions(fs));
+        for (int round = 0; round < 5; round++)
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                db.Put(B($"key{i:D3}"), B($"round{round}"));
+            }
+
+            db.Flush();
+        }
+
+        db.CompactRange();
+        Assert.Equal(200, db.GetStatistics().Levels.Sum(l => l.Entries));
+
+        LsmSnapshot snapshot = db.GetSnapshot();
+        for (int i = 0; i < 200; i++)
+        {
+            db.Delete(B($"key{i:D3}"));
+        }
+
+        db.CompactRange();
+
+        // The snapshot still reads the values, so they and the tombstones that hide them stay.
+        Assert.Equal(400, db.GetStatistics().Levels.Sum(l => l.Entries));
+        Assert.True(db.TryGet(B("key123"), out byte[] old, snapshot));
+        Assert.Equal("round4", S(old));
+        Assert.False(db.TryGet(B("key123"), out _));
+
+        snapshot.Dispose();
+        db.CompactRange();
+        Assert.Equal(0, db.GetStatistics().Levels.Sum(l => l.Tables));
+        Assert.DoesNotContain(fs.ListFiles("/db"), n => n.EndsWith(".sst", StringComparison.Ordinal));
+    }
 }

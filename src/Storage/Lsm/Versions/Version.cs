@@ -59,14 +59,27 @@ internal sealed class Version
     /// <summary>True if no level below <paramref name="level"/> can hold <paramref name="userKey"/>: a tombstone for it there may be dropped.</summary>
     public bool IsBaseLevelForKey(int level, ReadOnlySpan<byte> userKey)
     {
-        for (int l = level + 1; l < NumLevels; l++)
+        for (int l = Math.Max(level + 1, 1); l < NumLevels; l++)
         {
-            foreach (FileMetadata f in Files[l])
+            // Deeper levels are disjoint and sorted: one binary search per level.
+            IReadOnlyList<FileMetadata> files = Files[l];
+            int lo = 0, hi = files.Count;
+            while (lo < hi)
             {
-                if (f.ContainsUserKey(userKey))
+                int mid = (lo + hi) >>> 1;
+                if (files[mid].LargestUserKey.SequenceCompareTo(userKey) < 0)
                 {
-                    return false;
+                    lo = mid + 1;
                 }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            if (lo < files.Count && files[lo].SmallestUserKey.SequenceCompareTo(userKey) <= 0)
+            {
+                return false;
             }
         }
 
