@@ -153,9 +153,10 @@ public sealed class KvStoreClient : IAsyncDisposable
     public async Task<MemberStatus> StatusAsync(string? endpoint = null, CancellationToken cancellationToken = default)
     {
         EndpointAddress? pinned = endpoint is null ? null : EndpointAddress.Parse(endpoint);
-        var target = pinned ?? _leaders.Preferred;
-        var response = await _invoker.InvokeAsync<Wire.StatusResponse>(new Wire.StatusRequest(), CallKind.Read, pinned, cancellationToken).ConfigureAwait(false);
-        return MemberStatus.FromMessage(target.ToString(), response);
+        var answeredBy = pinned ?? _leaders.Preferred;
+        var response = await _invoker.InvokeAsync<Wire.StatusResponse>(
+            new Wire.StatusRequest(), CallKind.Read, pinned, cancellationToken, e => answeredBy = e).ConfigureAwait(false);
+        return MemberStatus.FromMessage(answeredBy.ToString(), response);
     }
 
     /// <summary>The cluster's members, read through the leader.</summary>
