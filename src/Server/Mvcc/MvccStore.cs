@@ -76,7 +76,16 @@ public sealed class MvccStore : IDisposable
             options = options with { Table = options.Table with { PrefixExtractor = RevisionSuffixExtractor.Instance } };
         }
 
-        return new MvccStore(LsmDatabase.Open(directory, options), ownsDatabase: true);
+        LsmDatabase db = LsmDatabase.Open(directory, options);
+        try
+        {
+            return new MvccStore(db, ownsDatabase: true);
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
     }
 
     public MvccStatus GetStatus()
