@@ -36,8 +36,10 @@ internal sealed class RequestInvoker
     /// <summary>
     /// Sends <paramref name="request"/> and returns its answer. <paramref name="pinned"/> sends to
     /// that endpoint only (no redirects), for per-member calls such as status.
+    /// <paramref name="answeredBy"/>, if given, learns which endpoint answered.
     /// </summary>
-    public async Task<TResponse> InvokeAsync<TResponse>(IMessage request, CallKind kind, EndpointAddress? pinned, CancellationToken cancellationToken)
+    public async Task<TResponse> InvokeAsync<TResponse>(
+        IMessage request, CallKind kind, EndpointAddress? pinned, CancellationToken cancellationToken, Action<EndpointAddress>? answeredBy = null)
         where TResponse : IMessage
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -73,12 +75,29 @@ internal sealed class RequestInvoker
                     }
 
                     sent = true;
-                    var response = await connection.SendAsync<TResponse>(request, deadline.Token).ConfigureAwait(false);
+                    using var attempt = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+                    if (kind != CallKind.Membership && _options.AttemptTimeout != Timeout.InfiniteTimeSpan)
+                    {
+                        attempt.CancelAfter(_options.AttemptTimeout);
+                    }
+
+                    TResponse response;
+                    try
+                    {
+                        response = await connection.SendAsync<TResponse>(request, attempt.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException ex) when (attempt.IsCancellationRequested && !deadline.IsCancellationRequested)
+                    {
+                        throw new AttemptTimedOutException(
+                            $"{endpoint} did not answer {request.Descriptor.Name} within {_options.AttemptTimeout.TotalMilliseconds:0} ms", ex);
+                    }
+
                     if (kind != CallKind.Read && pinned is null && _leaders.SetLeader(endpoint))
                     {
                         _logger.LogInformation("leader is {Endpoint}", endpoint);
                     }
 
+                    answeredBy?.Invoke(endpoint);
                     return response;
                 }
                 catch (NotLeaderException ex) when (pinned is null)
@@ -102,6 +121,14 @@ internal sealed class RequestInvoker
                     lastFailure = ex;
                     _logger.LogDebug("connection to {Endpoint} failed: {Reason}", endpoint, ex.Message);
                     _connections.Invalidate(endpoint, connection);
+                    endpoint = pinned ?? _leaders.Next(endpoint);
+                }
+                catch (AttemptTimedOutException ex)
+                {
+                    // The member may be cut off from the cluster: ask another. The connection
+                    // stays, since a slow answer is no proof of a dead link.
+                    lastFailure = ex;
+                    _logger.LogDebug("{Reason}; trying the next member", ex.Message);
                     endpoint = pinned ?? _leaders.Next(endpoint);
                 }
                 catch (KvStoreProtocolException ex) when (ex.Code is ErrorCode.Unavailable or ErrorCode.Timeout)

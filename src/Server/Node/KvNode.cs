@@ -110,8 +110,12 @@ public sealed class KvNode : IAsyncDisposable
             }));
         }
 
+        // The group's configuration at index 0 is bootstrapped, not logged, so a node that joins a
+        // running cluster and replays the log from index 1 must start from the same voters as the
+        // founders: the other members of its --initial-cluster (which is why that list names the
+        // founding members). When the leader sends a snapshot instead, it replaces this guess.
         bool joining = string.Equals(options.InitialClusterState, "existing", StringComparison.OrdinalIgnoreCase);
-        ulong[] voters = joining ? [] : initial.Keys.Select(MemberIds.ForName).ToArray();
+        ulong[] voters = initial.Keys.Where(name => !joining || name != options.Name).Select(MemberIds.ForName).ToArray();
 
         var fs = PhysicalFileSystem.Instance;
         SegmentedLogStore log = SegmentedLogStore.Open(fs, Path.Combine(dir, "raft"));

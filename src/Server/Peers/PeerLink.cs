@@ -74,7 +74,7 @@ internal sealed class PeerLink : IDisposable
             long total = Interlocked.Add(ref _dropped, dropped);
             if (total == dropped || total / 1000 != (total - dropped) / 1000)
             {
-                _logger.LogWarning("peer {Peer}: send queue full, {Total} messages dropped so far", PeerId, total);
+                _logger.LogWarning("peer {Peer:x16}: send queue full, {Total} messages dropped so far", PeerId, total);
             }
         }
 
@@ -152,7 +152,7 @@ internal sealed class PeerLink : IDisposable
             catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
             {
                 Interlocked.Add(ref _dropped, messages.Count);
-                _logger.LogDebug("peer {Peer}: write failed ({Error}); {Count} messages dropped", PeerId, ex.Message, messages.Count);
+                _logger.LogDebug("peer {Peer:x16}: write failed ({Error}); {Count} messages dropped", PeerId, ex.Message, messages.Count);
                 connection.Dispose();
             }
 

@@ -124,4 +124,51 @@ public sealed class LeaderDiscoveryTests
             (status.Name, status.IsLeader, status.RaftTerm, status.CommitIndex, status.AppliedIndex, status.Revision, status.DbSizeBytes, status.MemberId));
         Assert.Equal(n2.Endpoint, status.Endpoint);
     }
+
+    [Fact]
+    public async Task Status_without_an_endpoint_names_the_member_that_actually_answered()
+    {
+        string dead;
+        await using (var gone = new ScriptedMember("gone"))
+        {
+            dead = gone.Endpoint;
+        }
+
+        await using var live = new ScriptedMember("live");
+        live.Behaviour = (_, _, _) => ValueTask.FromResult<Google.Protobuf.IMessage>(new StatusResponse { Name = "live" });
+        await using var client = new KvStoreClient(new KvStoreClientOptions
+        {
+            Endpoints = [dead, live.Endpoint],
+            RetryBackoffMin = TimeSpan.FromMilliseconds(1),
+            RetryBackoffMax = TimeSpan.FromMilliseconds(5),
+        });
+
+        var status = await client.StatusAsync().WaitAsync(Answers.HangGuard);
+
+        Assert.Equal((live.Endpoint, "live"), (status.Endpoint, status.Name));
+    }
+
+    [Fact]
+    public async Task A_leader_that_stops_answering_is_abandoned_after_the_attempt_timeout_and_the_write_lands_once_elsewhere()
+    {
+        var store = new FakeStore();
+        await using var cutOff = new ScriptedMember("old-leader");
+        await using var next = new ScriptedMember("new-leader");
+        cutOff.Behaviour = Answers.Silent();
+        next.Behaviour = Answers.Leader(store);
+        await using var client = new KvStoreClient(new KvStoreClientOptions
+        {
+            Endpoints = [cutOff.Endpoint, next.Endpoint],
+            AttemptTimeout = TimeSpan.FromMilliseconds(100),
+            RequestTimeout = TimeSpan.FromSeconds(10),
+        });
+
+        await client.PutAsync("k", "v").WaitAsync(Answers.HangGuard);
+
+        var first = (PutRequest)cutOff.Received.Single().Request;
+        var second = (PutRequest)next.Received.Single().Request;
+        Assert.Equal(first.Session, second.Session);
+        Assert.Equal(1, store.AppliedWrites);
+        Assert.Equal(next.Endpoint, client.Leader);
+    }
 }

@@ -18,7 +18,7 @@ public sealed class BadInputTests
     {
         await using ProcessCluster cluster = await ProcessCluster.StartAsync(1);
         ClusterNode node = await cluster.WaitForLeaderAsync();
-        (string host, int port) = Peers.PeerAddress.Parse(node.ClientUrl);
+        (string host, int port) = KvStore.Server.Peers.PeerAddress.Parse(node.ClientUrl);
         var endPoint = new IPEndPoint(IPAddress.Parse(host), port);
         var good = await cluster.ConnectAsync(node);
         int limitKey = good.ServerLimits.MaxKeyBytes;

@@ -18,7 +18,7 @@ public sealed class ExactlyOnceTests
         var request = new PutRequest { Key = B("counter"), Value = B("once"), Session = session };
 
         // Send, then drop the connection without reading the answer.
-        (string host, int port) = Peers.PeerAddress.Parse(leader.ClientUrl);
+        (string host, int port) = KvStore.Server.Peers.PeerAddress.Parse(leader.ClientUrl);
         using (var raw = await Net.RawClient.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(host), port)))
         {
             await raw.SendAsync([.. Net.RawClient.HelloFrame(), .. Net.RawClient.Frame(Client.Protocol.FrameType.PutRequest, 2, request)]);

@@ -119,7 +119,7 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>Connects to <paramref name="node"/>, waiting up to 30 s for a just-started process to listen.</summary>
     public async Task<ProtocolConnection> ConnectAsync(ClusterNode node)
     {
-        (string host, int port) = Peers.PeerAddress.Parse(node.ClientUrl);
+        (string host, int port) = KvStore.Server.Peers.PeerAddress.Parse(node.ClientUrl);
         DateTime deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
@@ -151,7 +151,7 @@ public sealed class ProcessCluster : IAsyncDisposable
             target ??= Running.First().ClientUrl;
             try
             {
-                (string host, int port) = Peers.PeerAddress.Parse(target);
+                (string host, int port) = KvStore.Server.Peers.PeerAddress.Parse(target);
                 await using ProtocolConnection connection = await ProtocolConnection.ConnectAsync(host, port);
                 return await connection.SendAsync<TResponse>(request);
             }
