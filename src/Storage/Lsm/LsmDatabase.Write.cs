@@ -76,12 +76,20 @@ public sealed partial class LsmDatabase
             // Everything sealed so far, including memtables an earlier failed flush left behind.
             List<Memtable> targets = _immutables;
             long attempts = _flushAttempts;
+            long compactionAttempts = _compactionAttempts;
             while (targets.Any(_immutables.Contains))
             {
                 ThrowIfDisposed();
                 if (_flushError != null && _flushAttempts > attempts)
                 {
                     throw WrapBackgroundError(_flushError);
+                }
+
+                // Flushes wait while L0 is at the stop trigger; if compaction cannot bring it down, say why.
+                if (_compactionError != null && _compactionAttempts > compactionAttempts
+                    && _versions.Current.Files[0].Count >= _options.Level0StopTrigger)
+                {
+                    throw WrapBackgroundError(_compactionError);
                 }
 
                 ThrowIfInlineWorkIsStuck();

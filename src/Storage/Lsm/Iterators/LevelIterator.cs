@@ -50,7 +50,11 @@ internal sealed class LevelIterator(IReadOnlyList<FileMetadata> files, Func<File
             }
         }
 
-        Open(lo);
+        if (lo != _index || _table == null)
+        {
+            Open(lo);
+        }
+
         _table?.Seek(target);
         SkipEmptyForward();
     }
@@ -93,6 +97,12 @@ internal sealed class LevelIterator(IReadOnlyList<FileMetadata> files, Func<File
 
     private void Open(int index)
     {
+        if (index == _index && _table != null)
+        {
+            // Same table: keep its open reader and cursor.
+            return;
+        }
+
         _table?.Dispose();
         _table = null;
         _index = index;
