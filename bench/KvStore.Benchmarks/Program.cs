@@ -20,9 +20,9 @@ switch (verb)
     case "storage":
         return StorageBench.Run(rest);
     case "logstore":
-        return BenchmarkEntryPoint.Invoke("KvStore.Benchmarks.LogStore.LogStoreBench", "logstore", rest);
+        return KvStore.Benchmarks.LogStore.LogStoreBench.Run(rest);
     case "raft":
-        return BenchmarkEntryPoint.Invoke("KvStore.Benchmarks.Raft.RaftBench", "raft", rest);
+        return KvStore.Benchmarks.Raft.RaftBench.Run(rest);
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(Usage).Assembly).Run(rest);
         return 0;
