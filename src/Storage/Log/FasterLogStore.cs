@@ -37,15 +37,11 @@ namespace KvStore.Storage.Log;
 /// which does not serve uncommitted ones, so records enqueued since the last commit are also kept in memory until it.</item>
 /// </list>
 /// </remarks>
-public sealed class FasterLogStore : IRaftLogStore
+public sealed class FasterLogStore : IndexedRaftLogStore
 {
     private const string LogFileName = "raftlog.log";
 
-    private readonly object _lock = new();
-    private readonly string _directory;
     private readonly FasterLogStoreOptions _options;
-    private readonly RaftLogIndex _index = new();
-    private readonly LogRecordBuilder _records = new();
     private readonly LogRecordBuilder _checkpoints = new();
     private readonly Dictionary<long, byte[]> _uncommittedEntryRecords = [];
     private readonly List<long> _checkpointAddresses = [];
@@ -56,13 +52,10 @@ public sealed class FasterLogStore : IRaftLogStore
     private LogEntryRef[] _refs = new LogEntryRef[64];
     private long _enqueuedSinceCommit;
     private long _syncedSegment = -1;
-    private long _syncCount;
-    private Exception? _failure;
-    private bool _disposed;
 
     private FasterLogStore(string directory, FasterLogStoreOptions options)
+        : base(directory)
     {
-        _directory = directory;
         _options = options;
         IO.PhysicalFileSystem.Instance.CreateDirectory(directory);
         _device = Devices.CreateLogDevice($"{directory}/{LogFileName}", preallocateFile: false, deleteOnClose: false, recoverDevice: true);
@@ -109,15 +102,7 @@ public sealed class FasterLogStore : IRaftLogStore
         return store;
     }
 
-    public IReadOnlyCollection<ulong> Groups
-    {
-        get { lock (_lock) { return _index.Groups(); } }
-    }
 
-    public long SyncCount
-    {
-        get { lock (_lock) { return _syncCount; } }
-    }
 
     /// <summary>FasterLog's begin address: everything before it has been truncated away (tests).</summary>
     internal long BeginAddress => _log.BeginAddress;
@@ -128,7 +113,7 @@ public sealed class FasterLogStore : IRaftLogStore
     /// <summary>The offset inside <see cref="SegmentPath"/> of <paramref name="address"/>.</summary>
     public long SegmentOffset(long address) => address & ((1L << _options.SegmentSizeBits) - 1);
 
-    public void Append(ulong group, ReadOnlySpan<LogEntry> entries)
+    public override void Append(ulong group, ReadOnlySpan<LogEntry> entries)
     {
         lock (_lock)
         {
@@ -157,70 +142,12 @@ public sealed class FasterLogStore : IRaftLogStore
         }
     }
 
-    public void SaveHardState(ulong group, LogHardState state)
-    {
-        lock (_lock)
-        {
-            ThrowIfUnusable();
-            WriteRecord(_records.HardState(group, state));
-            _index.ApplyHardState(group, state);
-        }
-    }
 
-    public LogHardState GetHardState(ulong group)
-    {
-        lock (_lock)
-        {
-            return _index.GetHardState(group);
-        }
-    }
 
-    public void TruncateSuffix(ulong group, long fromIndex)
-    {
-        lock (_lock)
-        {
-            ThrowIfUnusable();
-            if (!_index.CheckTruncateSuffix(group, fromIndex))
-            {
-                return;
-            }
 
-            WriteRecord(_records.TruncateSuffix(group, fromIndex));
-            _index.ApplyTruncateSuffix(group, fromIndex);
-        }
-    }
 
-    public void CompactPrefix(ulong group, long throughIndex, long term)
-    {
-        lock (_lock)
-        {
-            ThrowIfUnusable();
-            if (!_index.CheckCompactPrefix(group, throughIndex))
-            {
-                return;
-            }
 
-            WriteRecord(_records.CompactPrefix(group, throughIndex, term));
-            _index.ApplyCompactPrefix(group, throughIndex, term);
-        }
-    }
-
-    public void RemoveGroup(ulong group)
-    {
-        lock (_lock)
-        {
-            ThrowIfUnusable();
-            if (!_index.Contains(group))
-            {
-                return;
-            }
-
-            WriteRecord(_records.RemoveGroup(group));
-            _index.ApplyRemoveGroup(group);
-        }
-    }
-
-    public void Sync()
+    public override void Sync()
     {
         long enqueued;
         lock (_lock)
@@ -270,7 +197,7 @@ public sealed class FasterLogStore : IRaftLogStore
         }
     }
 
-    public IReadOnlyList<LogEntry> GetEntries(ulong group, long low, long high, long maxBytes = long.MaxValue)
+    public override IReadOnlyList<LogEntry> GetEntries(ulong group, long low, long high, long maxBytes = long.MaxValue)
     {
         lock (_lock)
         {
@@ -295,32 +222,11 @@ public sealed class FasterLogStore : IRaftLogStore
         }
     }
 
-    public long GetTerm(ulong group, long index)
-    {
-        lock (_lock)
-        {
-            return _index.GetTerm(group, index);
-        }
-    }
 
-    public long FirstIndex(ulong group)
-    {
-        lock (_lock)
-        {
-            return _index.FirstIndex(group);
-        }
-    }
 
-    public long LastIndex(ulong group)
-    {
-        lock (_lock)
-        {
-            return _index.LastIndex(group);
-        }
-    }
 
     /// <summary>Closes the log. Does not commit: mutations after the last <see cref="Sync"/> are lost, as in a crash.</summary>
-    public void Dispose()
+    public override void Dispose()
     {
         lock (_lock)
         {
@@ -372,7 +278,7 @@ public sealed class FasterLogStore : IRaftLogStore
         return length == bytes.Length ? bytes : bytes.AsSpan(0, length).ToArray();
     }
 
-    private long WriteRecord(ReadOnlySpan<byte> record)
+    private protected override long WriteRecord(ReadOnlySpan<byte> record)
     {
         long maxRecord = (1L << _options.PageSizeBits) - 64;
         if (record.Length > maxRecord)
@@ -490,12 +396,5 @@ public sealed class FasterLogStore : IRaftLogStore
         return new StorageCorruptionException(SegmentPath(address), offset, what);
     }
 
-    private void ThrowIfUnusable()
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_failure is not null)
-        {
-            throw new StorageException($"the Raft log store in {_directory} failed earlier and must be reopened: {_failure.Message}", _failure);
-        }
-    }
+
 }

@@ -44,18 +44,14 @@ namespace KvStore.Storage.Log;
 /// further mutations and syncs throw until it is reopened (after a failed fsync the kernel may have
 /// dropped dirty pages, so retrying could report durability that is not there).
 /// </remarks>
-public sealed class SegmentedLogStore : IRaftLogStore
+public sealed class SegmentedLogStore : IndexedRaftLogStore
 {
     private const string SegmentSuffix = ".raftlog";
     private const int OffsetBits = 40;
     private const long OffsetMask = (1L << OffsetBits) - 1;
 
-    private readonly object _lock = new();
     private readonly IO.IFileSystem _fileSystem;
-    private readonly string _directory;
     private readonly SegmentedLogStoreOptions _options;
-    private readonly RaftLogIndex _index = new();
-    private readonly LogRecordBuilder _records = new();
     private readonly LogRecordBuilder _checkpoints = new();
     private readonly SortedDictionary<long, IO.IStorageFile> _segments = [];
     private readonly List<IO.IStorageFile> _rolledUnsynced = [];
@@ -69,14 +65,11 @@ public sealed class SegmentedLogStore : IRaftLogStore
     private long _writeCount;
     private long _syncedWriteCount;
     private bool _directoryDirty;
-    private long _syncCount;
-    private Exception? _failure;
-    private bool _disposed;
 
     private SegmentedLogStore(IO.IFileSystem fileSystem, string directory, SegmentedLogStoreOptions options)
+        : base(directory)
     {
         _fileSystem = fileSystem;
-        _directory = directory;
         _options = options;
     }
 
@@ -100,15 +93,7 @@ public sealed class SegmentedLogStore : IRaftLogStore
         return store;
     }
 
-    public IReadOnlyCollection<ulong> Groups
-    {
-        get { lock (_lock) { return _index.Groups(); } }
-    }
 
-    public long SyncCount
-    {
-        get { lock (_lock) { return _syncCount; } }
-    }
 
     /// <summary>Numbers of the segment files the store currently uses, oldest first (tests and operators).</summary>
     public IReadOnlyList<long> SegmentNumbers
@@ -119,7 +104,7 @@ public sealed class SegmentedLogStore : IRaftLogStore
     /// <summary>The path of a segment file.</summary>
     public string SegmentPath(long number) => $"{_directory}/{number.ToString("D20", CultureInfo.InvariantCulture)}{SegmentSuffix}";
 
-    public void Append(ulong group, ReadOnlySpan<LogEntry> entries)
+    public override void Append(ulong group, ReadOnlySpan<LogEntry> entries)
     {
         lock (_lock)
         {
@@ -147,70 +132,12 @@ public sealed class SegmentedLogStore : IRaftLogStore
         }
     }
 
-    public void SaveHardState(ulong group, LogHardState state)
-    {
-        lock (_lock)
-        {
-            ThrowIfUnusable();
-            WriteRecord(_records.HardState(group, state));
-            _index.ApplyHardState(group, state);
-        }
-    }
 
-    public LogHardState GetHardState(ulong group)
-    {
-        lock (_lock)
-        {
-            return _index.GetHardState(group);
-        }
-    }
 
-    public void TruncateSuffix(ulong group, long fromIndex)
-    {
-        lock (_lock)
-        {
-            ThrowIfUnusable();
-            if (!_index.CheckTruncateSuffix(group, fromIndex))
-            {
-                return;
-            }
 
-            WriteRecord(_records.TruncateSuffix(group, fromIndex));
-            _index.ApplyTruncateSuffix(group, fromIndex);
-        }
-    }
 
-    public void CompactPrefix(ulong group, long throughIndex, long term)
-    {
-        lock (_lock)
-        {
-            ThrowIfUnusable();
-            if (!_index.CheckCompactPrefix(group, throughIndex))
-            {
-                return;
-            }
 
-            WriteRecord(_records.CompactPrefix(group, throughIndex, term));
-            _index.ApplyCompactPrefix(group, throughIndex, term);
-        }
-    }
-
-    public void RemoveGroup(ulong group)
-    {
-        lock (_lock)
-        {
-            ThrowIfUnusable();
-            if (!_index.Contains(group))
-            {
-                return;
-            }
-
-            WriteRecord(_records.RemoveGroup(group));
-            _index.ApplyRemoveGroup(group);
-        }
-    }
-
-    public void Sync()
+    public override void Sync()
     {
         IO.IStorageFile[] files;
         bool syncDirectory;
@@ -263,7 +190,7 @@ public sealed class SegmentedLogStore : IRaftLogStore
         }
     }
 
-    public IReadOnlyList<LogEntry> GetEntries(ulong group, long low, long high, long maxBytes = long.MaxValue)
+    public override IReadOnlyList<LogEntry> GetEntries(ulong group, long low, long high, long maxBytes = long.MaxValue)
     {
         lock (_lock)
         {
@@ -280,32 +207,11 @@ public sealed class SegmentedLogStore : IRaftLogStore
         }
     }
 
-    public long GetTerm(ulong group, long index)
-    {
-        lock (_lock)
-        {
-            return _index.GetTerm(group, index);
-        }
-    }
 
-    public long FirstIndex(ulong group)
-    {
-        lock (_lock)
-        {
-            return _index.FirstIndex(group);
-        }
-    }
 
-    public long LastIndex(ulong group)
-    {
-        lock (_lock)
-        {
-            return _index.LastIndex(group);
-        }
-    }
 
     /// <summary>Closes the files. Does not sync: mutations after the last <see cref="Sync"/> may be lost, as in a crash.</summary>
-    public void Dispose()
+    public override void Dispose()
     {
         lock (_lock)
         {
@@ -342,7 +248,7 @@ public sealed class SegmentedLogStore : IRaftLogStore
     }
 
     /// <summary>Appends one record to the active segment (rolling first if it is full); returns its packed position.</summary>
-    private long WriteRecord(ReadOnlySpan<byte> record)
+    private protected override long WriteRecord(ReadOnlySpan<byte> record)
     {
         if (_activeLength + record.Length > _options.SegmentBytes && _activeLength > _activeCheckpointEnd)
         {
@@ -429,14 +335,6 @@ public sealed class SegmentedLogStore : IRaftLogStore
         }
     }
 
-    private void ThrowIfUnusable()
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_failure is not null)
-        {
-            throw new StorageException($"the Raft log store in {_directory} failed earlier and must be reopened: {_failure.Message}", _failure);
-        }
-    }
 
     private void CloseFiles()
     {
