@@ -65,7 +65,7 @@ internal sealed class BloomFilter
         return new BloomFilter(data, (length - 2) / BlockBytes, probes);
     }
 
-    public static ulong Hash(ReadOnlySpan<byte> key) => XxHash64.Hash(key);
+    public static ulong Hash(ReadOnlySpan<byte> key) => System.IO.Hashing.XxHash64.HashToUInt64(key);
 
     public bool MayContain(ReadOnlySpan<byte> key) => MayContain(Hash(key));
 

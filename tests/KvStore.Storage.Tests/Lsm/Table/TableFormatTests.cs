@@ -80,7 +80,7 @@ public sealed class TableFormatTests : IDisposable
     /// <summary>The filter rule from the document: XXH64, block from the high half, enhanced double hashing mod 512.</summary>
     private static bool IsSetInFilter(byte[] filter, ReadOnlySpan<byte> key)
     {
-        ulong hash = XxHash64.Hash(key);
+        ulong hash = BloomFilter.Hash(key);
         int blocks = (filter.Length - 2) / 64;
         int block = (int)(((hash >> 32) * (ulong)blocks) >> 32);
         ulong h1 = hash & 511;
