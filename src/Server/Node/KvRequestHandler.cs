@@ -25,8 +25,8 @@ namespace KvStore.Server.Node;
 /// <c>serializable</c>, which reads the local store as it is.</item>
 /// <item>Followers do NOT forward: a write or linearizable read on a follower answers
 /// NOT_LEADER with the leader's client URL as hint; the SDK follows it.</item>
-/// <item>Membership changes are Raft conf changes whose context names the member (name, peer URL),
-/// so every node learns every address from the log.</item>
+/// <item>Membership changes are Raft conf changes whose context names the member (name, peer URL,
+/// client URL when given), so every node learns every address from the log.</item>
 /// </list>
 /// </remarks>
 public sealed class KvRequestHandler : IRequestHandler
@@ -135,9 +135,18 @@ public sealed class KvRequestHandler : IRequestHandler
             return Error.Create(ErrorCode.InvalidArgument, "member add needs a name and exactly one peer URL");
         }
 
+        if (request.ClientUrls.Count > 1)
+        {
+            return Error.Create(ErrorCode.InvalidArgument, "member add takes at most one client URL");
+        }
+
         try
         {
             Peers.PeerAddress.Parse(request.PeerUrls[0]);
+            foreach (string url in request.ClientUrls)
+            {
+                Peers.PeerAddress.Parse(url);
+            }
         }
         catch (FormatException ex)
         {
@@ -150,15 +159,22 @@ public sealed class KvRequestHandler : IRequestHandler
             return Error.Create(ErrorCode.InvalidArgument, $"a member named {request.Name} (id {id:x16}) already exists");
         }
 
-        var member = new MemberRecord { Id = id, Name = request.Name, PeerUrl = request.PeerUrls[0], IsLearner = request.IsLearner };
+        var member = new MemberRecord
+        {
+            Id = id,
+            Name = request.Name,
+            PeerUrl = request.PeerUrls[0],
+            ClientUrl = request.ClientUrls.Count == 1 ? request.ClientUrls[0] : string.Empty,
+            IsLearner = request.IsLearner,
+        };
         var change = new ConfChange
         {
             Changes = [new ConfChangeSingle(request.IsLearner ? ConfChangeType.AddLearner : ConfChangeType.AddVoter, id)],
             Context = MemberEntryCodec.Encode(member),
         };
         await Raft(async () => (object?)await _node.Host.ProposeConfChangeAsync(Group, change, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
-        var response = new MemberAddResponse { Header = new ResponseHeader(), Member = ToMessage(_node.Members.Find(id) ?? member) };
-        response.Members.AddRange(MemberMessages());
+        var response = new MemberAddResponse { Header = new ResponseHeader(), Member = ToMessage(member) };
+        response.Members.AddRange(MembersAfter(id, member));
         return Stamp(response, response.Header);
     }
 
@@ -172,7 +188,7 @@ public sealed class KvRequestHandler : IRequestHandler
         var change = new ConfChange { Changes = [new ConfChangeSingle(ConfChangeType.RemoveNode, request.Id)] };
         await Raft(async () => (object?)await _node.Host.ProposeConfChangeAsync(Group, change, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
         var response = new MemberRemoveResponse { Header = new ResponseHeader() };
-        response.Members.AddRange(MemberMessages());
+        response.Members.AddRange(MembersAfter(request.Id, null));
         return Stamp(response, response.Header);
     }
 
@@ -195,11 +211,28 @@ public sealed class KvRequestHandler : IRequestHandler
         };
         await Raft(async () => (object?)await _node.Host.ProposeConfChangeAsync(Group, change, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
         var response = new MemberPromoteResponse { Header = new ResponseHeader() };
-        response.Members.AddRange(MemberMessages());
+        response.Members.AddRange(MembersAfter(request.Id, member with { IsLearner = false }));
         return Stamp(response, response.Header);
     }
 
     private IEnumerable<Member> MemberMessages() => _node.Members.Members.Select(ToMessage);
+
+    /// <summary>
+    /// The member list with a just-committed change applied. The host completes a conf change when
+    /// it applies it, which may be just before the member directory (updated by the state machine in
+    /// the same loop iteration) shows it, so the answer applies the change itself.
+    /// </summary>
+    private IEnumerable<Member> MembersAfter(ulong id, MemberRecord? changed)
+    {
+        IEnumerable<MemberRecord> others = _node.Members.Members.Where(m => m.Id != id);
+        if (changed is not null)
+        {
+            MemberRecord current = _node.Members.Find(id) is { } known ? known with { IsLearner = changed.IsLearner } : changed;
+            others = others.Append(current);
+        }
+
+        return others.OrderBy(m => m.Name, StringComparer.Ordinal).Select(ToMessage);
+    }
 
     private static Member ToMessage(MemberRecord m)
     {
