@@ -10,6 +10,7 @@ public static class KvStoreCommandLine
         var root = new RootCommand("KvStore: a Raft-replicated key-value store.");
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(ClusterCommand.Create());
+        ClientCommands.AddTo(root);
         return root;
     }
 }
