@@ -24,17 +24,15 @@ public sealed class RegisterWorkload : IWorkload
     private readonly IReadOnlyList<string> _endpoints;
     private readonly Random _random;
     private readonly TimeSpan _checkBudget;
-    private readonly TextWriter _log;
     private readonly List<KvStoreClient> _clients = [];
     private long _operationIndex = -1;
     private int _nextProcess = Clients;
 
-    public RegisterWorkload(IReadOnlyList<string> endpoints, string historyPath, RunClock clock, int seed, TimeSpan checkBudget, TextWriter log)
+    public RegisterWorkload(IReadOnlyList<string> endpoints, string historyPath, RunClock clock, int seed, TimeSpan checkBudget)
     {
         _endpoints = endpoints;
         _random = new Random(seed);
         _checkBudget = checkBudget;
-        _log = log;
         History = new HistoryRecorder(historyPath, Name, clock);
     }
 

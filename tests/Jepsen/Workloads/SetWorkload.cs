@@ -23,7 +23,6 @@ public sealed class SetWorkload : IWorkload
 
     private readonly IReadOnlyList<string> _endpoints;
     private readonly RunClock _clock;
-    private readonly TextWriter _log;
     private readonly List<KvStoreClient> _clients = [];
     private readonly object _lock = new();
     private readonly HashSet<long> _attempted = [];
@@ -34,11 +33,10 @@ public sealed class SetWorkload : IWorkload
     private long _nextElement = -1;
     private int _nextProcess = Adders + 1;
 
-    public SetWorkload(IReadOnlyList<string> endpoints, string historyPath, RunClock clock, TextWriter log)
+    public SetWorkload(IReadOnlyList<string> endpoints, string historyPath, RunClock clock)
     {
         _endpoints = endpoints;
         _clock = clock;
-        _log = log;
         History = new HistoryRecorder(historyPath, Name, clock);
     }
 
