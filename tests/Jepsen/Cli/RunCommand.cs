@@ -22,19 +22,18 @@ public static class RunCommand
         ["lease"] = "leases do not exist in the server yet (issue 5)",
     };
 
-    private static readonly string[] BuiltNemeses = ["partition", "kill", "pause"];
+    private static readonly string[] BuiltNemeses = ["partition", "kill", "pause", "member"];
 
     private static readonly IReadOnlyDictionary<string, string> MissingNemeses = new Dictionary<string, string>
     {
         ["clock"] = "needs a fault-injection clock switch in the server",
         ["lost-writes"] = "needs the server on a file system that loses unsynced data on a crash",
-        ["member"] = "remove-and-add-back of a member is not built in the harness",
     };
 
     public static Command Create()
     {
         var workload = new Option<string>("--workload") { Description = "register, set, or all (lock, watch, lease: not built yet). Comma lists allowed.", DefaultValueFactory = _ => "all" };
-        var nemesis = new Option<string>("--nemesis") { Description = "none, partition, kill, pause, or all (clock, lost-writes, member: not built yet). Comma lists allowed.", DefaultValueFactory = _ => "none" };
+        var nemesis = new Option<string>("--nemesis") { Description = "none, partition, kill, pause, member, or all (clock, lost-writes: not built yet). Comma lists allowed.", DefaultValueFactory = _ => "none" };
         var nodes = new Option<int>("--nodes") { Description = "Cluster size: 3 or 5.", DefaultValueFactory = _ => 3 };
         nodes.AcceptOnlyFromAmong("3", "5");
         var time = new Option<double>("--time") { Description = "Seconds of workload under faults (default 60).", DefaultValueFactory = _ => 60 };
@@ -86,6 +85,7 @@ public static class RunCommand
             "partition" => (INemesis)new PartitionNemesis(),
             "kill" => new KillNemesis(),
             "pause" => new PauseNemesis(),
+            "member" => new MemberNemesis(),
             _ => throw new ArgumentException($"unknown nemesis {name}"),
         }).ToList();
         return nemeses.Count switch

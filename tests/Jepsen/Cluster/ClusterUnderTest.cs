@@ -81,8 +81,9 @@ public sealed class ClusterUnderTest : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts (or restarts after a kill) the node's process with its data directory as it is.</summary>
-    public void Launch(NodeUnderTest node)
+    /// <summary>Starts (or restarts after a kill) the node's process with its data directory as it is.
+    /// <paramref name="state"/> "existing" joins a running cluster after a member add.</summary>
+    public void Launch(NodeUnderTest node, string state = "new")
     {
         node.Process?.Dispose();
         node.IsPaused = false;
@@ -90,7 +91,7 @@ public sealed class ClusterUnderTest : IAsyncDisposable
         node.Process = ServeProcess.Start(
             _executable,
             ["--name", node.Name, "--data-dir", node.DataDirectory, "--client-url", node.ClientUrl, "--peer-url", node.PeerUrl,
-             "--initial-cluster", initial, "--initial-cluster-state", "new",
+             "--initial-cluster", initial, "--initial-cluster-state", state,
              "--snapshot-every-entries", SnapshotEveryEntries.ToString(CultureInfo.InvariantCulture)],
             node.LogPath);
         _log.WriteLine($"started {node.Name} (pid {node.Process.Pid})");
@@ -164,7 +165,7 @@ public sealed class ClusterUnderTest : IAsyncDisposable
         foreach (NodeUnderTest node in _nodes)
         {
             Resume(node);
-            if (!node.IsRunning)
+            if (!node.IsRunning && !node.IsRemoved)
             {
                 Launch(node);
             }

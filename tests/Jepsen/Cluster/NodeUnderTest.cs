@@ -41,6 +41,9 @@ public sealed class NodeUnderTest
     /// <summary>Stopped with SIGSTOP and not yet continued.</summary>
     public bool IsPaused { get; set; }
 
+    /// <summary>Removed from the membership by the member nemesis and not added back.</summary>
+    public bool IsRemoved { get; set; }
+
     public bool IsRunning => Process is { HasExited: false };
 
     public override string ToString() => Name;
