@@ -33,7 +33,7 @@ namespace KvStore.Client;
 /// <code>
 /// await using var client = new KvStoreClient(new KvStoreClientOptions { Endpoints = ["127.0.0.1:2379"] });
 /// await client.PutAsync("greeting", "hello");
-/// KeyValue? kv = await client.GetAsync("greeting");
+/// KvPair? kv = await client.GetAsync("greeting");
 /// </code>
 /// </example>
 public sealed class KvStoreClient : IAsyncDisposable
@@ -91,16 +91,16 @@ public sealed class KvStoreClient : IAsyncDisposable
     }
 
     /// <summary>Reads a UTF-8 <paramref name="key"/>; null if it does not exist.</summary>
-    public Task<KeyValue?> GetAsync(string key, GetOptions? options = null, CancellationToken cancellationToken = default) =>
+    public Task<KvPair?> GetAsync(string key, GetOptions? options = null, CancellationToken cancellationToken = default) =>
         GetAsync(Utf8(key), options, cancellationToken);
 
     /// <summary>Reads <paramref name="key"/>; null if it does not exist (at the requested revision).</summary>
     /// <exception cref="KvStoreCompactedException">The requested revision is compacted.</exception>
-    public async Task<KeyValue?> GetAsync(ReadOnlyMemory<byte> key, GetOptions? options = null, CancellationToken cancellationToken = default)
+    public async Task<KvPair?> GetAsync(ReadOnlyMemory<byte> key, GetOptions? options = null, CancellationToken cancellationToken = default)
     {
         var request = KvRequests.Get(key, options);
         var response = await _invoker.InvokeAsync<Wire.RangeResponse>(request, CallKind.Read, null, cancellationToken).ConfigureAwait(false);
-        return response.Kvs.Count == 0 ? null : KeyValue.FromMessage(response.Kvs[0]);
+        return response.Kvs.Count == 0 ? null : KvPair.FromMessage(response.Kvs[0]);
     }
 
     /// <summary>Reads a range of keys (a prefix, or [start, end)), with limits, past revisions and sorting.</summary>
@@ -153,9 +153,10 @@ public sealed class KvStoreClient : IAsyncDisposable
     public async Task<MemberStatus> StatusAsync(string? endpoint = null, CancellationToken cancellationToken = default)
     {
         EndpointAddress? pinned = endpoint is null ? null : EndpointAddress.Parse(endpoint);
-        var target = pinned ?? _leaders.Preferred;
-        var response = await _invoker.InvokeAsync<Wire.StatusResponse>(new Wire.StatusRequest(), CallKind.Read, pinned, cancellationToken).ConfigureAwait(false);
-        return MemberStatus.FromMessage(target.ToString(), response);
+        var answeredBy = pinned ?? _leaders.Preferred;
+        var response = await _invoker.InvokeAsync<Wire.StatusResponse>(
+            new Wire.StatusRequest(), CallKind.Read, pinned, cancellationToken, e => answeredBy = e).ConfigureAwait(false);
+        return MemberStatus.FromMessage(answeredBy.ToString(), response);
     }
 
     /// <summary>The cluster's members, read through the leader.</summary>

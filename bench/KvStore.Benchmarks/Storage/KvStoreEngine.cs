@@ -10,11 +10,16 @@ namespace KvStore.Benchmarks.Storage;
 /// </summary>
 public sealed class KvStoreEngine : IBenchEngine
 {
-    public const string Settings =
-        "LsmDatabase: UseWal=false, MemtableSizeBytes 4 MB (2 immutable memtables queued at most), " +
-        "BlockCacheBytes 8 MB, TableOptions: BloomBitsPerKey 10, BlockSize 4 KB, restart interval 16, " +
-        "CRC32C checked on every block read; leveled compaction with its defaults " +
-        "(L0 trigger 4 / slowdown 8 / stop 12, L1 64 MB, multiplier 10, 4 MB tables)";
+    /// <summary>The options the benchmark opens the engine with, written out from the options themselves so the report cannot drift from the code.</summary>
+    public static string Settings { get; } = Describe(CreateOptions());
+
+    private static string Describe(LsmOptions o) =>
+        $"LsmDatabase: UseWal={o.UseWal}, MemtableSizeBytes {o.MemtableSizeBytes >> 20} MB " +
+        $"(at most {o.MaxImmutableMemtables} sealed memtables queued), BlockCacheBytes {o.BlockCacheBytes >> 20} MB, " +
+        $"TableOptions: BloomBitsPerKey {o.Table.BloomBitsPerKey}, BlockSize {o.Table.BlockSize >> 10} KB, " +
+        $"restart interval {o.Table.RestartInterval}, VerifyChecksums={o.Table.VerifyChecksums}; leveled compaction with the engine's defaults " +
+        $"(L0 trigger {o.Level0CompactionTrigger} / slowdown {o.Level0SlowdownTrigger} / stop {o.Level0StopTrigger}, " +
+        $"L1 {o.MaxBytesForLevelBase >> 20} MB, x{o.LevelMultiplier} per level, {o.TargetFileSize >> 20} MB tables)";
 
     private readonly LsmDatabase _db;
 
@@ -22,17 +27,18 @@ public sealed class KvStoreEngine : IBenchEngine
 
     public static KvStoreEngine Open(string directory)
     {
-        var options = new LsmOptions
-        {
-            FileSystem = PhysicalFileSystem.Instance,
-            MemtableSizeBytes = EngineBudget.WriteBufferBytes,
-            BlockCacheBytes = EngineBudget.BlockCacheBytes,
-            UseWal = false,
-            Table = new TableOptions { BloomBitsPerKey = EngineBudget.BloomBitsPerKey, BlockSize = EngineBudget.BlockSizeBytes },
-        };
         PhysicalFileSystem.Instance.CreateDirectory(directory);
-        return new KvStoreEngine(LsmDatabase.Open(directory, options));
+        return new KvStoreEngine(LsmDatabase.Open(directory, CreateOptions()));
     }
+
+    private static LsmOptions CreateOptions() => new()
+    {
+        FileSystem = PhysicalFileSystem.Instance,
+        MemtableSizeBytes = EngineBudget.WriteBufferBytes,
+        BlockCacheBytes = EngineBudget.BlockCacheBytes,
+        UseWal = false,
+        Table = new TableOptions { BloomBitsPerKey = EngineBudget.BloomBitsPerKey, BlockSize = EngineBudget.BlockSizeBytes },
+    };
 
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => _db.Put(key, value);
 

@@ -67,13 +67,13 @@ internal static class KvRequests
     }
 
     public static PutResult ToResult(Wire.PutResponse response) =>
-        new(KvResponseHeader.FromMessage(response.Header), response.PrevKv is null ? null : KeyValue.FromMessage(response.PrevKv));
+        new(KvResponseHeader.FromMessage(response.Header), response.PrevKv is null ? null : KvPair.FromMessage(response.PrevKv));
 
     public static RangeResult ToResult(Wire.RangeResponse response) =>
-        new(KvResponseHeader.FromMessage(response.Header), response.Kvs.Select(KeyValue.FromMessage).ToArray(), response.More, response.Count);
+        new(KvResponseHeader.FromMessage(response.Header), response.Kvs.Select(KvPair.FromMessage).ToArray(), response.More, response.Count);
 
     public static DeleteResult ToResult(Wire.DeleteRangeResponse response) =>
-        new(KvResponseHeader.FromMessage(response.Header), response.Deleted, response.PrevKvs.Select(KeyValue.FromMessage).ToArray());
+        new(KvResponseHeader.FromMessage(response.Header), response.Deleted, response.PrevKvs.Select(KvPair.FromMessage).ToArray());
 
     /// <summary>
     /// Key and range end on the wire. An empty prefix means every key: etcd's convention is key "\0"

@@ -36,8 +36,10 @@ internal sealed class RequestInvoker
     /// <summary>
     /// Sends <paramref name="request"/> and returns its answer. <paramref name="pinned"/> sends to
     /// that endpoint only (no redirects), for per-member calls such as status.
+    /// <paramref name="answeredBy"/>, if given, learns which endpoint answered.
     /// </summary>
-    public async Task<TResponse> InvokeAsync<TResponse>(IMessage request, CallKind kind, EndpointAddress? pinned, CancellationToken cancellationToken)
+    public async Task<TResponse> InvokeAsync<TResponse>(
+        IMessage request, CallKind kind, EndpointAddress? pinned, CancellationToken cancellationToken, Action<EndpointAddress>? answeredBy = null)
         where TResponse : IMessage
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -79,6 +81,7 @@ internal sealed class RequestInvoker
                         _logger.LogInformation("leader is {Endpoint}", endpoint);
                     }
 
+                    answeredBy?.Invoke(endpoint);
                     return response;
                 }
                 catch (NotLeaderException ex) when (pinned is null)

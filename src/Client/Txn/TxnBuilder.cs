@@ -10,7 +10,7 @@ namespace KvStore.Client;
 /// <example>
 /// <code>
 /// var result = await client.TxnAsync()
-///     .If(Compare.Value("lock") == "free", Compare.Version("config") == 3)
+///     .If(Cmp.Value("lock") == "free", Cmp.Version("config") == 3)
 ///     .Then(Op.Put("lock", "mine"), Op.Get("config"))
 ///     .Else(Op.Get("lock"))
 ///     .CommitAsync(ct);

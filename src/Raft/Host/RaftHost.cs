@@ -38,6 +38,7 @@ public sealed class RaftHost : IDisposable
     private readonly Dictionary<ulong, List<Message>> _outbox = [];
     private readonly List<Entry> _applyBuffer = [];
     private readonly List<ulong> _applySequences = [];
+    private readonly List<(HostedGroup Group, ulong To)> _snapshotsSent = [];
 
     // Filled by any thread, drained by the loop.
     private readonly ConcurrentQueue<Action> _commands = new();
@@ -83,6 +84,9 @@ public sealed class RaftHost : IDisposable
 
     /// <summary>Loop iterations run so far (each ends with at most one log store Sync).</summary>
     public long Iterations => Interlocked.Read(ref _iterations);
+
+    /// <summary>Why the host stopped (fail-stop), or null while it runs. A server watches it to exit instead of hanging.</summary>
+    public HostFailedException? Failure => _failure;
 
     /// <summary>The groups hosted here, as of the last loop iteration.</summary>
     public IReadOnlyCollection<ulong> Groups => _status.Keys.ToArray();
@@ -372,6 +376,10 @@ public sealed class RaftHost : IDisposable
                 }
 
                 batch.Add(stamped);
+                if (m.Type == MessageType.Snapshot && m.ChunkLast)
+                {
+                    _snapshotsSent.Add((g, m.To));
+                }
             }
         }
 
@@ -409,6 +417,18 @@ public sealed class RaftHost : IDisposable
         foreach (var (g, _) in _readies)
         {
             g.Node.Advance();
+        }
+
+        // The whole snapshot is handed to the transport: tell Raft so the follower is probed again rather than
+        // waiting forever on a SnapshotResponse that a lossy link may drop (etcd's ReportSnapshot).
+        foreach (var (g, to) in _snapshotsSent)
+        {
+            g.Node.ReportSnapshot(to, failed: false);
+        }
+
+        _snapshotsSent.Clear();
+        foreach (var (g, _) in _readies)
+        {
             MaybeSnapshot(g);
             Publish(g);
             // Advance may leave more work (entries that were waiting on this Ready); look again next iteration.

@@ -112,7 +112,9 @@ public static class ServeCommand
             Console.Out.WriteLine($"kvstore serve: {node.Name} ready, clients {node.ClientEndPoint}, peers {node.PeerEndPoint}");
             try
             {
-                await Task.Delay(Timeout.Infinite, signal.Token);
+                Exception failure = await node.Failed.WaitAsync(signal.Token);
+                Console.Error.WriteLine($"kvstore serve: node {node.Name} failed: {failure.Message}");
+                return 1;
             }
             catch (OperationCanceledException)
             {

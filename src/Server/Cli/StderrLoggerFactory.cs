@@ -9,6 +9,7 @@ namespace KvStore.Server.Cli;
 public sealed class StderrLoggerFactory(LogLevel minimum) : ILoggerFactory
 {
     private readonly object _lock = new();
+    private readonly LogLevel _minimum = minimum;
 
     public ILogger CreateLogger(string categoryName) => new StderrLogger(this, categoryName);
 
@@ -66,6 +67,4 @@ public sealed class StderrLoggerFactory(LogLevel minimum) : ILoggerFactory
             _ => "crit",
         };
     }
-
-    private readonly LogLevel _minimum = minimum;
 }

@@ -140,9 +140,21 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
     /// <summary>Flushes the memtable (so a clean restart replays nothing) and closes an owned store.</summary>
     public void Dispose()
     {
-        if (_ownsStore)
+        if (!_ownsStore)
+        {
+            return;
+        }
+
+        try
         {
             _store.Database.Flush();
+        }
+        catch (Exception e) when (e is StorageException or ObjectDisposedException)
+        {
+            // A failing disk (or a crash in a test) loses only the memtable: the Raft log replays it.
+        }
+        finally
+        {
             _store.Dispose();
         }
     }
@@ -167,10 +179,10 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         switch (plan.Verdict)
         {
             case SessionVerdict.Duplicate:
-                response = Unwrap(plan.Existing!.LastResult);
+                response = Unwrap(plan.SavedResult!);
                 break;
             case SessionVerdict.Stale:
-                response = SessionTable.StaleError(command.ClientId, command.Sequence, plan.Existing!.LastSequence);
+                response = SessionTable.StaleError(command.ClientId, command.Sequence, plan.ExistingSequence!.Value);
                 break;
             case SessionVerdict.Expired:
                 response = SessionTable.ExpiredError(command.ClientId);

@@ -161,6 +161,9 @@ public static class MvccKeys
 
     public static byte[] SessionKey(ulong clientId) => TaggedId(SessionTag, clientId);
 
+    /// <summary>The client id of a session or expired-session key.</summary>
+    public static ulong ClientOfSessionKey(ReadOnlySpan<byte> key) => BinaryPrimitives.ReadUInt64BigEndian(key[1..]);
+
     public static byte[] ExpiredSessionKey(ulong clientId) => TaggedId(ExpiredSessionTag, clientId);
 
     public static byte[] DeadlineKey(long deadlineUnixMs, ulong clientId)

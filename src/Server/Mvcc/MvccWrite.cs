@@ -18,6 +18,7 @@ public sealed class MvccWrite
     private long _keyCountDelta;
     private long _compactedRevision;
     private int _sub;
+    private bool _commandRun;
 
     internal MvccWrite(MvccStore store, MvccState baseState)
     {
@@ -45,6 +46,7 @@ public sealed class MvccWrite
     public PutResponse Put(PutRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        StartCommand();
         TxnValidator.ValidatePut(request);
         PutResponse response = PutCore(request);
         response.Header = Header();
@@ -54,6 +56,7 @@ public sealed class MvccWrite
     public DeleteRangeResponse DeleteRange(DeleteRangeRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        StartCommand();
         DeleteRangeResponse response = DeleteRangeCore(request);
         response.Header = Header();
         return response;
@@ -62,6 +65,7 @@ public sealed class MvccWrite
     public TxnResponse Txn(TxnRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        StartCommand();
         TxnValidator.Validate(request);
         TxnResponse response = TxnCore(request);
         SetHeaders(response, Revision);
@@ -101,6 +105,7 @@ public sealed class MvccWrite
     public CompactionResponse Compact(CompactionRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        StartCommand();
         long revision = request.Revision;
         if (revision <= Base.CompactedRevision)
         {
@@ -185,10 +190,21 @@ public sealed class MvccWrite
 
     private ResponseHeader Header() => new() { Revision = Revision };
 
+    /// <summary>One command per write: a second would reuse the revision for a key already written (one version per key per revision).</summary>
+    private void StartCommand()
+    {
+        if (_commandRun)
+        {
+            throw new InvalidOperationException("an MvccWrite carries one command; begin a new write for the next");
+        }
+
+        _commandRun = true;
+    }
+
     private PutResponse PutCore(PutRequest request)
     {
         byte[] key = request.Key.ToByteArray();
-        KeyValue? previous = Latest(key);
+        KeyValue? previous = Latest(key, withValue: request.PrevKv || request.IgnoreValue);
         if (previous == null && (request.IgnoreValue || request.IgnoreLease))
         {
             throw new MvccException(ErrorCode.KeyNotFound, $"put: key {Describe(key)} does not exist (ignore_value/ignore_lease need an existing key)");
@@ -308,15 +324,30 @@ public sealed class MvccWrite
         _sub++;
     }
 
-    private KeyValue? Latest(byte[] key) =>
-        _overlay.TryGetValue(key, out KeyValue? kv) ? kv : Store.Get(key, Base.Revision);
+    /// <summary>This command's changes, in key order (null = deleted).</summary>
+    internal IEnumerable<KeyValuePair<byte[], KeyValue?>> Changes => _overlay;
+
+    private KeyValue? Latest(byte[] key, bool withValue)
+    {
+        if (_overlay.TryGetValue(key, out KeyValue? pending))
+        {
+            return pending;
+        }
+
+        if (!withValue)
+        {
+            return Store.TryGetLatestMetadata(key, out KeyValue kv) ? kv : null;
+        }
+
+        return Store.Get(key, Base.Revision, withValue);
+    }
 
     /// <summary>The newest visible key-values in range: the committed state merged with this command's writes.</summary>
     private IEnumerable<KeyValue> Latest(KeyRange range, bool withValues)
     {
         if (range.IsSingleKey)
         {
-            KeyValue? kv = Latest(range.Begin);
+            KeyValue? kv = Latest(range.Begin, withValues);
             return kv == null ? [] : [kv];
         }
 

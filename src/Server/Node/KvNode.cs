@@ -40,6 +40,8 @@ public sealed class KvNode : IAsyncDisposable
     private readonly TcpPeerTransport _transport;
     private readonly RaftHost _host;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly HashSet<ulong> _peerIds = [];
     private ClientListener? _listener;
     private Task? _publisher;
     private int _disposed;
@@ -75,6 +77,12 @@ public sealed class KvNode : IAsyncDisposable
 
     public IPEndPoint PeerEndPoint => _transport.LocalEndPoint;
 
+    /// <summary>
+    /// Completes with the cause when the node can no longer serve (its Raft host failed, e.g. a disk
+    /// error or a corrupt snapshot): fail-stop, the process should exit and be restarted.
+    /// </summary>
+    public Task<Exception> Failed => _failed.Task;
+
     /// <summary>Opens the data directory, joins or bootstraps group 1, and starts serving clients.</summary>
     public static async Task<KvNode> StartAsync(KvNodeOptions options, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
     {
@@ -102,8 +110,12 @@ public sealed class KvNode : IAsyncDisposable
             }));
         }
 
+        // The group's configuration at index 0 is bootstrapped, not logged, so a node that joins a
+        // running cluster and replays the log from index 1 must start from the same voters as the
+        // founders: the other members of its --initial-cluster (which is why that list names the
+        // founding members). When the leader sends a snapshot instead, it replaces this guess.
         bool joining = string.Equals(options.InitialClusterState, "existing", StringComparison.OrdinalIgnoreCase);
-        ulong[] voters = joining ? [] : initial.Keys.Select(MemberIds.ForName).ToArray();
+        ulong[] voters = initial.Keys.Where(name => !joining || name != options.Name).Select(MemberIds.ForName).ToArray();
 
         var fs = PhysicalFileSystem.Instance;
         SegmentedLogStore log = SegmentedLogStore.Open(fs, Path.Combine(dir, "raft"));
@@ -220,19 +232,31 @@ public sealed class KvNode : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>
+    /// Points the transport at every member; a removed member's link is dropped with its queue, so
+    /// that messages of its old incarnation never reach a node re-added under the same id.
+    /// </summary>
     private void ConnectPeers(IReadOnlyList<MemberRecord> members)
     {
-        foreach (MemberRecord m in members)
+        lock (_peerIds)
         {
-            if (m.Id != Id)
+            var current = members.Where(m => m.Id != Id).ToDictionary(m => m.Id);
+            foreach (ulong gone in _peerIds.Where(id => !current.ContainsKey(id)).ToArray())
+            {
+                _transport.RemovePeer(gone);
+                _peerIds.Remove(gone);
+            }
+
+            foreach (MemberRecord m in current.Values)
             {
                 _transport.SetPeer(m.Id, m.PeerUrl);
+                _peerIds.Add(m.Id);
             }
         }
     }
 
     /// <summary>
-    /// The leader writes every member's client URL (its own, and each peer's as announced in the
+    /// Watches the host for failure and, on the leader, writes every member's client URL (its own, and each peer's as announced in the
     /// peer handshake) into the replicated member directory, so that any node can point a client
     /// at the leader. Runs until the node stops.
     /// </summary>
@@ -243,6 +267,13 @@ public sealed class KvNode : IAsyncDisposable
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(300), cancellationToken).ConfigureAwait(false);
+                if (_host.Failure is { } failure)
+                {
+                    _logger.LogCritical(failure, "node {Name}: the Raft host stopped", Name);
+                    _failed.TrySetResult(failure);
+                    return;
+                }
+
                 if (_host.GetStatus(DefaultGroup).Role != RaftRole.Leader)
                 {
                     continue;
@@ -261,7 +292,7 @@ public sealed class KvNode : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception ex) when (ex is NotLeaderException or ProposalDroppedException or TimeoutException or GroupNotFoundException)
+            catch (Exception ex) when (ex is NotLeaderException or ProposalDroppedException or TimeoutException or GroupNotFoundException or HostFailedException)
             {
                 // Leadership moved on; the next leader publishes.
             }

@@ -64,13 +64,13 @@ internal sealed class PeerConnection : IDisposable
 
                     if (status == FrameReadStatus.TooLarge)
                     {
-                        logger.LogWarning("peer {Peer}: frame of {Bytes} bytes exceeds the {Limit}-byte limit; closing", PeerId, frame.Header.PayloadLength, maxFrameBytes);
+                        logger.LogWarning("peer {Peer:x16}: frame of {Bytes} bytes exceeds the {Limit}-byte limit; closing", PeerId, frame.Header.PayloadLength, maxFrameBytes);
                         return;
                     }
 
                     if (frame.Type != PeerFrameTypes.RaftBatch)
                     {
-                        logger.LogWarning("peer {Peer}: unexpected frame type {Type}; closing", PeerId, (byte)frame.Type);
+                        logger.LogWarning("peer {Peer:x16}: unexpected frame type {Type}; closing", PeerId, (byte)frame.Type);
                         return;
                     }
 
@@ -81,7 +81,7 @@ internal sealed class PeerConnection : IDisposable
                     }
                     catch (MessageFormatException ex)
                     {
-                        logger.LogWarning("peer {Peer}: malformed Raft batch: {Error}; closing", PeerId, ex.Message);
+                        logger.LogWarning("peer {Peer:x16}: malformed Raft batch: {Error}; closing", PeerId, ex.Message);
                         return;
                     }
 
@@ -89,7 +89,7 @@ internal sealed class PeerConnection : IDisposable
                     {
                         if (m.From != PeerId || m.To != localNode)
                         {
-                            logger.LogWarning("peer {Peer}: message from {From} to {To} on this link; closing", PeerId, m.From, m.To);
+                            logger.LogWarning("peer {Peer:x16}: message from {From} to {To} on this link; closing", PeerId, m.From, m.To);
                             stop = true;
                             break;
                         }

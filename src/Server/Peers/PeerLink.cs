@@ -16,6 +16,7 @@ internal sealed class PeerLink : IDisposable
     private readonly object _lock = new();
     private readonly Queue<Message> _queue = new();
     private readonly SemaphoreSlim _signal = new(0);
+    private readonly CancellationTokenSource _closed = new();
     private readonly int _capacity;
     private readonly ILogger _logger;
     private PeerConnection? _connection;
@@ -73,7 +74,7 @@ internal sealed class PeerLink : IDisposable
             long total = Interlocked.Add(ref _dropped, dropped);
             if (total == dropped || total / 1000 != (total - dropped) / 1000)
             {
-                _logger.LogWarning("peer {Peer}: send queue full, {Total} messages dropped so far", PeerId, total);
+                _logger.LogWarning("peer {Peer:x16}: send queue full, {Total} messages dropped so far", PeerId, total);
             }
         }
 
@@ -107,8 +108,10 @@ internal sealed class PeerLink : IDisposable
     }
 
     /// <summary>Sends queued messages whenever there are some and a connection is up.</summary>
-    public async Task SendLoopAsync(CancellationToken cancellationToken)
+    public async Task SendLoopAsync(CancellationToken stopping)
     {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closed.Token);
+        CancellationToken cancellationToken = linked.Token;
         var messages = new List<Message>();
         var output = new ArrayBufferWriter<byte>(64 * 1024);
         var payload = new ArrayBufferWriter<byte>(64 * 1024);
@@ -149,7 +152,7 @@ internal sealed class PeerLink : IDisposable
             catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
             {
                 Interlocked.Add(ref _dropped, messages.Count);
-                _logger.LogDebug("peer {Peer}: write failed ({Error}); {Count} messages dropped", PeerId, ex.Message, messages.Count);
+                _logger.LogDebug("peer {Peer:x16}: write failed ({Error}); {Count} messages dropped", PeerId, ex.Message, messages.Count);
                 connection.Dispose();
             }
 
@@ -162,6 +165,7 @@ internal sealed class PeerLink : IDisposable
         }
     }
 
+    /// <summary>Closes the connection and ends the send loop; queued messages are dropped.</summary>
     public void Dispose()
     {
         PeerConnection? connection;
@@ -169,8 +173,10 @@ internal sealed class PeerLink : IDisposable
         {
             connection = _connection;
             _connection = null;
+            _queue.Clear();
         }
 
         connection?.Dispose();
+        _closed.Cancel();
     }
 }

@@ -203,7 +203,7 @@ public sealed class TcpPeerTransport : IRaftTransport
         }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "peer {Peer}: send loop failed", link.PeerId);
+            _logger.LogError(ex, "peer {Peer:x16}: send loop failed", link.PeerId);
         }
     }
 
@@ -245,17 +245,17 @@ public sealed class TcpPeerTransport : IRaftTransport
             theirs = await ReadHandshakeAsync(reader, timeout.Token).ConfigureAwait(false);
             if (theirs.ClusterId != _options.ClusterId)
             {
-                throw new InvalidDataException($"node {theirs.NodeId} at {remote} belongs to cluster {theirs.ClusterId:x16}, this node ({LocalNode}) to cluster {_options.ClusterId:x16}: refused");
+                throw new InvalidDataException($"node {theirs.NodeId:x16} at {remote} belongs to cluster {theirs.ClusterId:x16}, this node ({LocalNode:x16}) to cluster {_options.ClusterId:x16}: refused");
             }
 
             if (theirs.ExpectedPeer != 0 && theirs.ExpectedPeer != LocalNode)
             {
-                throw new InvalidDataException($"node {theirs.NodeId} at {remote} dialed node {theirs.ExpectedPeer}, but this is node {LocalNode}: refused (check the peer URLs)");
+                throw new InvalidDataException($"node {theirs.NodeId:x16} at {remote} dialed node {theirs.ExpectedPeer:x16}, but this is node {LocalNode:x16}: refused (check the peer URLs)");
             }
 
             if (theirs.NodeId == LocalNode)
             {
-                throw new InvalidDataException($"a connection from {remote} claims this node's own id {LocalNode}: refused");
+                throw new InvalidDataException($"a connection from {remote} claims this node's own id {LocalNode:x16}: refused");
             }
 
             await WriteHandshakeAsync(stream, new PeerHandshake(_options.ClusterId, LocalNode, 0, _options.ClientUrl), timeout.Token).ConfigureAwait(false);
@@ -273,7 +273,7 @@ public sealed class TcpPeerTransport : IRaftTransport
             return;
         }
 
-        _logger.LogInformation("peer {Peer} connected from {Remote}", theirs.NodeId, remote);
+        _logger.LogInformation("peer {Peer:x16} connected from {Remote}", theirs.NodeId, remote);
         RecordClientUrl(theirs);
         var connection = new PeerConnection(socket, stream, reader, theirs.NodeId);
         GetLink(theirs.NodeId).Attach(connection);
@@ -302,7 +302,7 @@ public sealed class TcpPeerTransport : IRaftTransport
 
                     if (failures == 0 || ex is InvalidDataException)
                     {
-                        _logger.LogWarning("peer {Peer} at {Address}: {Error}; retrying with backoff", link.PeerId, address, ex.Message);
+                        _logger.LogWarning("peer {Peer:x16} at {Address}: {Error}; retrying with backoff", link.PeerId, address, ex.Message);
                     }
                 }
             }
@@ -310,7 +310,7 @@ public sealed class TcpPeerTransport : IRaftTransport
             if (connection is not null)
             {
                 failures = 0;
-                _logger.LogInformation("peer {Peer} connected at {Address}", link.PeerId, address);
+                _logger.LogInformation("peer {Peer:x16} connected at {Address}", link.PeerId, address);
                 link.Attach(connection);
                 await connection.ReadLoopAsync(_options.MaxFrameBytes, Receive, LocalNode, _logger, _stopping.Token).ConfigureAwait(false);
                 continue;
@@ -353,12 +353,12 @@ public sealed class TcpPeerTransport : IRaftTransport
             PeerHandshake theirs = await ReadHandshakeAsync(reader, timeout.Token).ConfigureAwait(false);
             if (theirs.ClusterId != _options.ClusterId)
             {
-                throw new InvalidDataException($"the node at {address} belongs to cluster {theirs.ClusterId:x16}, this node ({LocalNode}) to cluster {_options.ClusterId:x16}: refused");
+                throw new InvalidDataException($"the node at {address} belongs to cluster {theirs.ClusterId:x16}, this node ({LocalNode:x16}) to cluster {_options.ClusterId:x16}: refused");
             }
 
             if (theirs.NodeId != peerId)
             {
-                throw new InvalidDataException($"expected node {peerId} at {address} but node {theirs.NodeId} answered: refused (check the peer URLs)");
+                throw new InvalidDataException($"expected node {peerId:x16} at {address} but node {theirs.NodeId:x16} answered: refused (check the peer URLs)");
             }
 
             RecordClientUrl(theirs);

@@ -160,7 +160,7 @@ public sealed class RegisterWorkload : IWorkload
         using var timeout = new CancellationTokenSource(OperationTimeout);
         try
         {
-            KeyValue? kv = await client.GetAsync(key, cancellationToken: timeout.Token).ConfigureAwait(false);
+            KvPair? kv = await client.GetAsync(key, cancellationToken: timeout.Token).ConfigureAwait(false);
             long? value = kv is null ? null : long.Parse(kv.ValueString, CultureInfo.InvariantCulture);
             History.Complete(process, "read", key, invoked, OperationOutcome.Ok, w =>
             {
@@ -216,7 +216,7 @@ public sealed class RegisterWorkload : IWorkload
         try
         {
             TxnResult result = await client.Txn()
-                .If(Compare.Value(key) == expected.ToString(CultureInfo.InvariantCulture))
+                .If(Cmp.Value(key) == expected.ToString(CultureInfo.InvariantCulture))
                 .Then(Op.Put(key, replacement.ToString(CultureInfo.InvariantCulture)))
                 .CommitAsync(timeout.Token).ConfigureAwait(false);
             History.Complete(process, "cas", key, invoked, result.Succeeded ? OperationOutcome.Ok : OperationOutcome.Fail, Pair);

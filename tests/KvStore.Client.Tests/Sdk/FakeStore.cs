@@ -4,9 +4,6 @@ using KvStore.Client.Protocol.Messages;
 
 namespace KvStore.Client.Tests.Sdk;
 
-// The wire messages, not the SDK's records of the same names.
-using KeyValue = KvStore.Client.Protocol.Messages.KeyValue;
-
 /// <summary>
 /// A tiny key-value state machine for scripted leaders: a revision counter, puts, gets and
 /// deletes, and exactly-once sessions (a repeated (client id, sequence) gets the saved answer

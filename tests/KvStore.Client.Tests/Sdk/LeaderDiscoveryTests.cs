@@ -124,4 +124,27 @@ public sealed class LeaderDiscoveryTests
             (status.Name, status.IsLeader, status.RaftTerm, status.CommitIndex, status.AppliedIndex, status.Revision, status.DbSizeBytes, status.MemberId));
         Assert.Equal(n2.Endpoint, status.Endpoint);
     }
+
+    [Fact]
+    public async Task Status_without_an_endpoint_names_the_member_that_actually_answered()
+    {
+        string dead;
+        await using (var gone = new ScriptedMember("gone"))
+        {
+            dead = gone.Endpoint;
+        }
+
+        await using var live = new ScriptedMember("live");
+        live.Behaviour = (_, _, _) => ValueTask.FromResult<Google.Protobuf.IMessage>(new StatusResponse { Name = "live" });
+        await using var client = new KvStoreClient(new KvStoreClientOptions
+        {
+            Endpoints = [dead, live.Endpoint],
+            RetryBackoffMin = TimeSpan.FromMilliseconds(1),
+            RetryBackoffMax = TimeSpan.FromMilliseconds(5),
+        });
+
+        var status = await client.StatusAsync().WaitAsync(Answers.HangGuard);
+
+        Assert.Equal((live.Endpoint, "live"), (status.Endpoint, status.Name));
+    }
 }

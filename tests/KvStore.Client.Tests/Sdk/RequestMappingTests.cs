@@ -54,7 +54,7 @@ public sealed class RequestMappingTests
     [Fact]
     public async Task A_get_at_a_revision_that_finds_nothing_returns_null()
     {
-        KeyValue? found = new(default, default, 0, 0, 0, 0);
+        KvPair? found = new(default, default, 0, 0, 0, 0);
         var sent = (RangeRequest)await SentBy(async c => found = await c.GetAsync("missing", new GetOptions { Revision = 7, Serializable = true }), new RangeResponse());
 
         Assert.Null(found);

@@ -16,7 +16,7 @@ public sealed class TxnBuilderTests
         await using var client = new KvStoreClient("127.0.0.1:1");
 
         var request = client.Txn()
-            .If(Compare.Version("k") == 3, Compare.Value("k") != "x", Compare.ModRevision("m") < 5, Compare.CreateRevision("c") > 1)
+            .If(Cmp.Version("k") == 3, Cmp.Value("k") != "x", Cmp.ModRevision("m") < 5, Cmp.CreateRevision("c") > 1)
             .Then(Op.Put("k", "y", new PutOptions { PrevKv = true }), Op.Get("k"))
             .Else(Op.Delete("k"), Op.Range(RangeOptions.ForPrefix("p/")))
             .ToRequest();
@@ -63,7 +63,7 @@ public sealed class TxnBuilderTests
         await using var client = new KvStoreClient(member.Endpoint);
 
         var result = await client.Txn()
-            .If(Compare.Value("lock") == "free")
+            .If(Cmp.Value("lock") == "free")
             .Then(Op.Put("lock", "mine"))
             .Else(Op.Get("lock"))
             .CommitAsync()
@@ -84,7 +84,7 @@ public sealed class TxnBuilderTests
         member.Behaviour = (_, _, _) => ValueTask.FromResult<IMessage>(new TxnResponse { Succeeded = true, Responses = { new ResponseOp { ResponseRange = new RangeResponse() } } });
         await using var client = new KvStoreClient(member.Endpoint);
 
-        await client.Txn().If(Compare.Version("k") == 0).Then(Op.Get("k")).CommitAsync().WaitAsync(Answers.HangGuard);
+        await client.Txn().If(Cmp.Version("k") == 0).Then(Op.Get("k")).CommitAsync().WaitAsync(Answers.HangGuard);
 
         Assert.Null(((TxnRequest)member.Received.Single().Request).Session);
         Assert.Equal(1, member.Count(FrameType.TxnRequest));

@@ -92,6 +92,41 @@ public sealed class RaftHostTests
     }
 
     [Fact]
+    public async Task A_removed_group_refuses_proposals_and_its_state_is_erased()
+    {
+        using var cluster = new HostCluster(3);
+        await cluster.AddGroupEverywhereAsync(1);
+        await cluster.AddGroupEverywhereAsync(2);
+        await cluster.ElectAsync(1, 1);
+        await cluster.Host(1).ProposeAsync(1, Bytes("kept"));
+        await cluster.ElectAsync(2, 1);
+        await cluster.Host(1).ProposeAsync(2, Bytes("erased"));
+
+        await HostCluster.Within(cluster.Host(1).RemoveGroupAsync(2, deleteState: true));
+
+        await Assert.ThrowsAsync<GroupNotFoundException>(() => cluster.Host(1).ProposeAsync(2, Bytes("x")));
+        Assert.DoesNotContain(2UL, cluster.Stores[1].Groups);
+        Assert.Null(cluster.Snapshots[1].Load(2));
+        // Other groups on the node carry on.
+        Assert.Equal(2L, await HostCluster.Within(cluster.Host(1).ProposeAsync(1, Bytes("still"))));
+    }
+
+    [Fact]
+    public async Task A_cancelled_proposal_completes_as_cancelled()
+    {
+        using var cluster = new HostCluster(3);
+        await cluster.AddGroupEverywhereAsync(1);
+        await cluster.ElectAsync(1, 1);
+        cluster.Transport.Isolate(1);
+        using var cancel = new CancellationTokenSource();
+
+        var proposal = cluster.Host(1).ProposeAsync(1, Bytes("never"), cancel.Token);
+        cancel.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => proposal);
+    }
+
+    [Fact]
     public async Task Read_index_completes_after_every_acknowledged_write_is_applied_locally()
     {
         using var cluster = new HostCluster(3);

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
+using KvStore.Storage.IO;
+using KvStore.Storage.Log;
 
 namespace KvStore.Raft.Tests.Simulation;
 
@@ -19,7 +21,11 @@ internal sealed class SimulatedNode
     private readonly int _snapshotEvery;
     private readonly int _retainEntries;
 
-    public SimulatedNode(ulong id, RaftConfig config, ConfState initial, long tickPeriod, int snapshotEvery, int retainEntries)
+    /// <param name="disk">
+    /// When set, the node keeps its log in the real <see cref="SegmentedLogStore"/> and its snapshots in a
+    /// <see cref="FileSnapshotStore"/>, both on this fault-injecting file system; otherwise in memory.
+    /// </param>
+    public SimulatedNode(ulong id, RaftConfig config, ConfState initial, long tickPeriod, int snapshotEvery, int retainEntries, FaultInjectingFileSystem? disk)
     {
         Id = id;
         _config = config;
@@ -27,10 +33,25 @@ internal sealed class SimulatedNode
         _snapshotEvery = snapshotEvery;
         _retainEntries = retainEntries;
         TickPeriod = tickPeriod;
-        Log = new InMemoryRaftLogStore(trackDurability: true);
-        Snapshots = new InMemorySnapshotStore();
+        Disk = disk;
+        if (disk is null)
+        {
+            Log = new InMemoryRaftLogStore(trackDurability: true);
+            Snapshots = new InMemorySnapshotStore();
+        }
+        else
+        {
+            Log = SegmentedLogStore.Open(disk, "/log");
+            Snapshots = new FileSnapshotStore(disk, "/snapshots");
+        }
+
         LogStoreRaftStorage.Bootstrap(Group, Snapshots, initial);
     }
+
+    public FaultInjectingFileSystem? Disk { get; }
+
+    /// <summary>Whether writes were made since the last Sync (what a crash can take away).</summary>
+    public bool HasUnsyncedWrites { get; private set; }
 
     public ulong Id { get; }
 
@@ -41,9 +62,9 @@ internal sealed class SimulatedNode
 
     public long TickPeriod { get; set; }
 
-    public InMemoryRaftLogStore Log { get; }
+    public IRaftLogStore Log { get; private set; }
 
-    public InMemorySnapshotStore Snapshots { get; }
+    public ISnapshotStore Snapshots { get; }
 
     public LogStoreRaftStorage Storage { get; private set; } = null!;
 
@@ -81,12 +102,24 @@ internal sealed class SimulatedNode
     }
 
     /// <summary>Power failure: everything not synced is lost, except a prefix of the unsynced mutations the store recovers.</summary>
-    public void Crash(int survivingUnsynced)
+    public void Crash(Random random)
     {
         Up = false;
         Incarnation++;
         _waitingReads.Clear();
-        Log.Crash(survivingUnsynced);
+        if (Log is InMemoryRaftLogStore memory)
+        {
+            memory.Crash(random.Next(memory.UnsyncedMutations + 1));
+        }
+        else
+        {
+            // Power loss on the simulated disk, torn tails included; the store recovers from what is left.
+            Log.Dispose();
+            Disk!.Crash((CrashMode)random.Next(3), random);
+            Log = SegmentedLogStore.Open(Disk, "/log");
+        }
+
+        HasUnsyncedWrites = false;
         Raft = null!;
         Machine = null!;
     }
@@ -100,6 +133,12 @@ internal sealed class SimulatedNode
         }
     }
 
+    private void Sync()
+    {
+        Log.Sync();
+        HasUnsyncedWrites = false;
+    }
+
     private void HandleReady(ISimulationObserver observer, Ready ready)
     {
         // 1. A snapshot from the leader replaces the log and the state machine.
@@ -111,11 +150,12 @@ internal sealed class SimulatedNode
         // 2-3. Persist, fsync, then send. The planted bug answers before the hard state is durable:
         // the vote is written after the messages leave and only synced by a later Ready.
         Storage.Append(ready.Entries);
+        HasUnsyncedWrites |= ready.Entries.Count > 0 || ready.HardState is not null;
         if (_answerBeforePersistingVote)
         {
             if (ready.Entries.Count > 0)
             {
-                Log.Sync();
+                Sync();
             }
 
             foreach (var m in ready.Messages)
@@ -137,7 +177,7 @@ internal sealed class SimulatedNode
 
             if (ready.MustSync)
             {
-                Log.Sync();
+                Sync();
             }
 
             foreach (var m in ready.Messages)

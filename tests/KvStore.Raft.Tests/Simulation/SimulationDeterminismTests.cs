@@ -3,14 +3,15 @@ namespace KvStore.Raft.Tests.Simulation;
 public sealed class SimulationDeterminismTests
 {
     [Theory]
-    [InlineData(3, 0)]
-    [InlineData(5, 0)]
-    [InlineData(3, 2)]
-    public void The_same_seed_replays_the_identical_trace(int nodes, int spares)
+    [InlineData(3, 0, false)]
+    [InlineData(5, 0, false)]
+    [InlineData(3, 2, false)]
+    [InlineData(3, 0, true)]
+    public void The_same_seed_replays_the_identical_trace(int nodes, int spares, bool realLogStore)
     {
         for (ulong seed = 1; seed <= 20; seed++)
         {
-            var options = new SimulationOptions { Seed = seed, Nodes = nodes, SpareNodes = spares, MembershipChanges = spares > 0 };
+            var options = new SimulationOptions { Seed = seed, Nodes = nodes, SpareNodes = spares, MembershipChanges = spares > 0, RealLogStore = realLogStore };
             var first = new Simulator(options).Run();
             var second = new Simulator(options).Run();
 

@@ -20,7 +20,7 @@ public sealed record SimulationOptions
     public int ElectionTick { get; init; } = 5;
 
     /// <summary>Ticks (of a node at the base rate) during which faults are injected.</summary>
-    public int FaultTicks { get; init; } = 60;
+    public int FaultTicks { get; init; } = 100;
 
     /// <summary>Ticks allowed after healing for a leader to be elected and a new proposal to commit.</summary>
     public int LivenessTicks { get; init; } = 200;
@@ -39,12 +39,25 @@ public sealed record SimulationOptions
     /// <summary>Probability that a node which just answered a vote is crashed before its next step (targets the vote-persistence window).</summary>
     public double CrashAfterVoteRate { get; init; } = 0.05;
 
+    /// <summary>Probability that a leader which just advanced its commit index is crashed at once (before its followers hear of it).</summary>
+    public double CrashLeaderAfterCommitRate { get; init; }
+
+    /// <summary>Probability that a leader which just advanced its commit index is cut off from every peer at once (messages in flight are lost).</summary>
+    public double IsolateLeaderAfterCommitRate { get; init; }
+
     public bool DifferentTickRates { get; init; } = true;
 
     public bool MembershipChanges { get; init; }
 
     /// <summary>Take state machine snapshots and compact logs every few applied entries.</summary>
     public bool Snapshots { get; init; } = true;
+
+    /// <summary>
+    /// Keep each node's log in the real SegmentedLogStore and its snapshots in FileSnapshotStore, on a
+    /// FaultInjectingFileSystem whose crashes lose unsynced bytes and may tear the tail; otherwise the
+    /// in-memory log store that loses unsynced mutations.
+    /// </summary>
+    public bool RealLogStore { get; init; }
 
     public bool PreVote { get; init; } = true;
 

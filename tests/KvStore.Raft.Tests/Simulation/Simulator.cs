@@ -1,4 +1,5 @@
 using KvStore.Raft.Core;
+using KvStore.Storage.IO;
 
 namespace KvStore.Raft.Tests.Simulation;
 
@@ -92,7 +93,7 @@ public sealed class Simulator : ISimulationObserver
             // A joining node is bootstrapped with the group's initial configuration (like etcd's --initial-cluster):
             // it replays the log from index 1 unless the leader sends a snapshot, and the log does not
             // repeat the configuration that the index-0 bootstrap snapshot carries.
-            _nodes[id] = new SimulatedNode(id, config, initial, period, snapshotEvery, retain);
+            _nodes[id] = new SimulatedNode(id, config, initial, period, snapshotEvery, retain, _options.RealLogStore ? new FaultInjectingFileSystem() : null);
         }
 
         _network.DropRate = _random.NextDouble() * _options.MaxDropRate;
@@ -130,7 +131,7 @@ public sealed class Simulator : ISimulationObserver
             case EventKind.Crash:
                 if (_nodes[ev.Node] is { Up: true } victim && victim.Incarnation == ev.Incarnation)
                 {
-                    Crash(victim, "crash right after answering a vote");
+                    Crash(victim, "crash at a targeted moment");
                 }
 
                 break;
@@ -343,13 +344,7 @@ public sealed class Simulator : ISimulationObserver
             {
                 if (CurrentLeader() is { } leader)
                 {
-                    foreach (ulong other in _nodes.Keys.Where(k => k != leader.Id))
-                    {
-                        _network.Cut(leader.Id, other);
-                        _network.Cut(other, leader.Id);
-                    }
-
-                    Record($"isolate leader {leader.Id}");
+                    Isolate(leader, "nemesis");
                 }
 
                 break;
@@ -362,7 +357,7 @@ public sealed class Simulator : ISimulationObserver
             case 4 or 5 when _options.Crashes && up.Count > 0:
             {
                 // Prefer a node with unsynced writes: that is where a missing fsync would show.
-                var unsynced = up.Where(n => n.Log.UnsyncedMutations > 0).ToList();
+                var unsynced = up.Where(n => n.HasUnsyncedWrites).ToList();
                 var victim = unsynced.Count > 0 && _random.Next(2) == 0 ? unsynced[_random.Next(unsynced.Count)] : up[_random.Next(up.Count)];
                 Crash(victim, "nemesis");
                 break;
@@ -400,6 +395,17 @@ public sealed class Simulator : ISimulationObserver
 
                 break;
         }
+    }
+
+    private void Isolate(SimulatedNode node, string why)
+    {
+        foreach (ulong other in _nodes.Keys.Where(k => k != node.Id))
+        {
+            _network.Cut(node.Id, other);
+            _network.Cut(other, node.Id);
+        }
+
+        Record($"isolate {node.Id} ({why})");
     }
 
     private void ChangeMembership()
@@ -474,12 +480,11 @@ public sealed class Simulator : ISimulationObserver
 
     private void Crash(SimulatedNode node, string why)
     {
-        int unsynced = node.Log.UnsyncedMutations;
-        int surviving = _random.Next(unsynced + 1);
+        bool unsynced = node.HasUnsyncedWrites;
         _checker.NodeCrashed(node);
-        node.Crash(surviving);
+        node.Crash(_random);
         _crashes++;
-        Record($"crash {node.Id} ({why}); {surviving} of {unsynced} unsynced writes survive");
+        Record($"crash {node.Id} ({why}){(unsynced ? " with unsynced writes" : "")}");
         long downFor = _faultsOn ? _random.Next(1, 15) * TickUnit : 1;
         Schedule(downFor, new SimEvent(EventKind.Restart, node.Id, node.Incarnation));
     }
@@ -657,6 +662,18 @@ public sealed class Simulator : ISimulationObserver
         if (_faultsOn && _options.Crashes && _options.CrashAfterVoteRate > 0
             && ready.Messages.Any(m => m.Type == MessageType.VoteResponse && !m.Reject)
             && _random.NextDouble() < _options.CrashAfterVoteRate)
+        {
+            Schedule(0, new SimEvent(EventKind.Crash, node.Id, node.Incarnation));
+        }
+        else if (_faultsOn && _options.Partitions && _options.IsolateLeaderAfterCommitRate > 0
+            && node.Raft.Role == RaftRole.Leader && ready.CommittedEntries.Count > 0
+            && _random.NextDouble() < _options.IsolateLeaderAfterCommitRate)
+        {
+            Isolate(node, "right after it committed");
+        }
+        else if (_faultsOn && _options.Crashes && _options.CrashLeaderAfterCommitRate > 0
+            && node.Raft.Role == RaftRole.Leader && ready.CommittedEntries.Count > 0
+            && _random.NextDouble() < _options.CrashLeaderAfterCommitRate)
         {
             Schedule(0, new SimEvent(EventKind.Crash, node.Id, node.Incarnation));
         }

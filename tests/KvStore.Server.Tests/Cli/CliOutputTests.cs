@@ -8,7 +8,7 @@ public sealed class CliOutputTests
 {
     private static readonly KvResponseHeader Header = new(0x1c, 0x8b, 42, 3);
 
-    private static KeyValue Kv(string key, string value, long mod = 5) =>
+    private static KvPair Kv(string key, string value, long mod = 5) =>
         new(System.Text.Encoding.UTF8.GetBytes(key), System.Text.Encoding.UTF8.GetBytes(value), 2, mod, 3, 0);
 
     private static string Print(bool json, Action<CliOutput> print)

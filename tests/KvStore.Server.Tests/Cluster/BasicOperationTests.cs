@@ -6,6 +6,7 @@ using Compare = KvStore.Client.Protocol.Messages.Compare;
 namespace KvStore.Server.Tests.Cluster;
 
 /// <summary>Put, get, delete and txn against a real three-process cluster through the native protocol.</summary>
+[Collection(ProcessCluster.Collection)]
 public sealed class BasicOperationTests
 {
     private static ByteString B(string s) => ByteString.CopyFromUtf8(s);

@@ -15,6 +15,9 @@ namespace KvStore.Server.Tests.Cluster;
 /// </summary>
 public sealed class ProcessCluster : IAsyncDisposable
 {
+    /// <summary>Process-cluster tests run one at a time: each starts several servers on a 2-core budget.</summary>
+    public const string Collection = "process clusters";
+
     private readonly KvStoreExecutable _executable = KvStoreExecutable.ForDll(Path.Combine(AppContext.BaseDirectory, "kvstore.dll"));
     private readonly List<ClusterNode> _nodes = [];
     private readonly string[] _extraArguments;
@@ -33,7 +36,7 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>Starts <paramref name="count"/> nodes forming a new cluster and waits for a leader.</summary>
     public static async Task<ProcessCluster> StartAsync(int count, params string[] extraArguments)
     {
-        var cluster = new ProcessCluster(Path.Combine(Path.GetTempPath(), "kvstore-cluster-" + Guid.NewGuid().ToString("N")[..12]), extraArguments);
+        var cluster = new ProcessCluster(Path.Combine(Path.GetTempPath(), "kvstore-node-cluster-" + Guid.NewGuid().ToString("N")[..12]), extraArguments);
         try
         {
             for (int i = 1; i <= count; i++)
@@ -96,7 +99,14 @@ public sealed class ProcessCluster : IAsyncDisposable
         }
         catch (TimeoutException ex)
         {
-            throw new TimeoutException(ex.Message + Environment.NewLine + Logs(), ex);
+            var statuses = new System.Text.StringBuilder();
+            foreach (ClusterNode n in running)
+            {
+                StatusResponse? s = await ClusterStatusProbe.TryStatusAsync(n.ClientUrl, CancellationToken.None);
+                statuses.AppendLine(s is null ? $"{n.Name}: no answer" : $"{n.Name}: leader={s.Leader:x16} isLeader={s.IsLeader} term={s.RaftTerm} commit={s.RaftCommitIndex} applied={s.RaftAppliedIndex}");
+            }
+
+            throw new TimeoutException(ex.Message + Environment.NewLine + statuses + Logs(), ex);
         }
     }
 
@@ -106,12 +116,24 @@ public sealed class ProcessCluster : IAsyncDisposable
             ?? throw new InvalidOperationException($"{node.Name} does not answer Status");
     }
 
+    /// <summary>Connects to <paramref name="node"/>, waiting up to 30 s for a just-started process to listen.</summary>
     public async Task<ProtocolConnection> ConnectAsync(ClusterNode node)
     {
-        (string host, int port) = Peers.PeerAddress.Parse(node.ClientUrl);
-        ProtocolConnection connection = await ProtocolConnection.ConnectAsync(host, port);
-        _connections.Add(connection);
-        return connection;
+        (string host, int port) = KvStore.Server.Peers.PeerAddress.Parse(node.ClientUrl);
+        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                ProtocolConnection connection = await ProtocolConnection.ConnectAsync(host, port);
+                _connections.Add(connection);
+                return connection;
+            }
+            catch (KvStoreConnectionException) when (DateTime.UtcNow < deadline && node.Process is { HasExited: false })
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 
     /// <summary>
@@ -129,7 +151,7 @@ public sealed class ProcessCluster : IAsyncDisposable
             target ??= Running.First().ClientUrl;
             try
             {
-                (string host, int port) = Peers.PeerAddress.Parse(target);
+                (string host, int port) = KvStore.Server.Peers.PeerAddress.Parse(target);
                 await using ProtocolConnection connection = await ProtocolConnection.ConnectAsync(host, port);
                 return await connection.SendAsync<TResponse>(request);
             }
@@ -162,8 +184,8 @@ public sealed class ProcessCluster : IAsyncDisposable
             if (File.Exists(log))
             {
                 string[] lines = File.ReadAllLines(log);
-                text.AppendLine($"--- {n.Name} ({lines.Length} lines, last 15)");
-                foreach (string line in lines.TakeLast(15))
+                text.AppendLine($"--- {n.Name} ({lines.Length} lines: warnings, failures and the last 15)");
+                foreach (string line in lines.SkipLast(15).Where(l => l.Contains(" warn ", StringComparison.Ordinal) || l.Contains(" dbug ", StringComparison.Ordinal) || l.Contains(" fail ", StringComparison.Ordinal) || l.StartsWith(' ')).Concat(lines.TakeLast(15)))
                 {
                     text.AppendLine(line);
                 }
@@ -183,6 +205,12 @@ public sealed class ProcessCluster : IAsyncDisposable
         foreach (ClusterNode node in _nodes)
         {
             node.Process?.Dispose();
+        }
+
+        if (Environment.GetEnvironmentVariable("KVSTORE_KEEP_CLUSTER_DIRS") == "1")
+        {
+            // Debugging aid: the data directories and n*.log files stay for inspection.
+            return;
         }
 
         try

@@ -41,6 +41,21 @@ public sealed class DurabilityTests
         Assert.Equal(1, machine.AppliedIndex);
     }
 
+    [Fact]
+    public void StoreWhoseKeyCountDisagreesWithItsVersionsRefusesToOpen()
+    {
+        var fs = new FaultInjectingFileSystem();
+        using (KvStateMachine machine = KvStateMachine.Open("/db", fs))
+        {
+            machine.ApplyCommand(KvCommands.Put("a", "1"));
+            machine.ApplyCommand(KvCommands.Put("b", "1"));
+            machine.Store.Database.Put(MvccKeys.KeyCountKey, MvccKeys.Int64Value(5));
+        }
+
+        var e = Assert.Throws<InvalidDataException>(() => KvStateMachine.Open("/db", fs));
+        Assert.Contains("counts 5 live keys but its versions hold 2", e.Message);
+    }
+
     private static void RunSeed(int seed)
     {
         var random = new Random(seed);

@@ -28,6 +28,22 @@ public sealed class SnapshotTests
     }
 
     [Fact]
+    public void SessionsTravelInTheSnapshot()
+    {
+        using KvStateMachine source = KvStateMachine.Open("/src", new FaultInjectingFileSystem());
+        var put = KvCommands.Put("k", "v", client: 4, sequence: 2, issuedAt: 1_000);
+        object first = source.ApplyCommand(put);
+        using KvStateMachine target = KvStateMachine.Open("/dst", new FaultInjectingFileSystem());
+        target.ApplyCommand(KvCommands.Put("other", "x", client: 4, sequence: 9, issuedAt: 500));
+
+        target.Restore(SnapshotOf(source.AppliedIndex, source.TakeSnapshot()));
+
+        // A retry that reaches the restored replica is answered from the session, not applied again.
+        Assert.Equal(first, target.ApplyCommand(put));
+        Assert.Equal(1, target.Store.CurrentRevision);
+    }
+
+    [Fact]
     public void RestoreReplacesEverythingTheTargetHad()
     {
         using KvStateMachine source = KvStateMachine.Open("/src", new FaultInjectingFileSystem());

@@ -29,7 +29,7 @@ internal sealed class KvStoreBenchDriver : IBenchDriver
     public async Task<(bool Swapped, long ModRevision)> CompareAndSwapAsync(int connection, byte[] key, long expectedModRevision, byte[] value, CancellationToken cancellationToken)
     {
         var result = await _clients[connection].Txn()
-            .If(Compare.ModRevision(key) == expectedModRevision)
+            .If(Cmp.ModRevision(key) == expectedModRevision)
             .Then(Op.Put(key, value))
             .Else(Op.Get(key))
             .CommitAsync(cancellationToken).ConfigureAwait(false);

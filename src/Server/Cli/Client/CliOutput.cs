@@ -202,7 +202,7 @@ internal sealed class CliOutput
     private static object Header(KvResponseHeader header) =>
         new { cluster_id = Hex(header.ClusterId), member_id = Hex(header.MemberId), revision = header.Revision, raft_term = header.RaftTerm };
 
-    private static object Kv(KeyValue kv) => new
+    private static object Kv(KvPair kv) => new
     {
         key = kv.KeyString, value = kv.ValueString, create_revision = kv.CreateRevision, mod_revision = kv.ModRevision, version = kv.Version, lease = kv.Lease,
     };

@@ -86,7 +86,7 @@ internal static class TxnScript
         string operand = rest[1];
         if (target is "val" or "value")
         {
-            return Compare.Value(key).Is(op, Encoding.UTF8.GetBytes(operand));
+            return Cmp.Value(key).Is(op, Encoding.UTF8.GetBytes(operand));
         }
 
         if (!long.TryParse(operand, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long number))
@@ -96,10 +96,10 @@ internal static class TxnScript
 
         var left = target switch
         {
-            "ver" or "version" => Compare.Version(key),
-            "c" or "create" => Compare.CreateRevision(key),
-            "m" or "mod" => Compare.ModRevision(key),
-            "lease" => Compare.Lease(key),
+            "ver" or "version" => Cmp.Version(key),
+            "c" or "create" => Cmp.CreateRevision(key),
+            "m" or "mod" => Cmp.ModRevision(key),
+            "lease" => Cmp.Lease(key),
             _ => throw new CliUsageException($"compare '{text}': target '{target}' is not one of ver, create, mod, val, lease"),
         };
         return left.Is(op, number);

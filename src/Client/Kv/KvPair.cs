@@ -10,7 +10,7 @@ namespace KvStore.Client;
 /// <param name="ModRevision">Revision of the key's last modification.</param>
 /// <param name="Version">Modifications since creation (1 after the creating put).</param>
 /// <param name="Lease">Lease attached to the key; 0 means none.</param>
-public sealed record KeyValue(ReadOnlyMemory<byte> Key, ReadOnlyMemory<byte> Value, long CreateRevision, long ModRevision, long Version, long Lease)
+public sealed record KvPair(ReadOnlyMemory<byte> Key, ReadOnlyMemory<byte> Value, long CreateRevision, long ModRevision, long Version, long Lease)
 {
     /// <summary>The key decoded as UTF-8.</summary>
     public string KeyString => Encoding.UTF8.GetString(Key.Span);
@@ -19,10 +19,10 @@ public sealed record KeyValue(ReadOnlyMemory<byte> Key, ReadOnlyMemory<byte> Val
     public string ValueString => Encoding.UTF8.GetString(Value.Span);
 
     /// <summary>Converts the wire message.</summary>
-    public static KeyValue FromMessage(Wire.KeyValue message)
+    public static KvPair FromMessage(Wire.KeyValue message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return new KeyValue(message.Key.Memory, message.Value.Memory, message.CreateRevision, message.ModRevision, message.Version, message.Lease);
+        return new KvPair(message.Key.Memory, message.Value.Memory, message.CreateRevision, message.ModRevision, message.Version, message.Lease);
     }
 
     /// <summary>"key = value (rev mod/create, version v)", for logs and debugging.</summary>

@@ -4,13 +4,13 @@ namespace KvStore.Client;
 
 /// <summary>
 /// Conditions of a transaction, written as comparisons:
-/// <c>Compare.Version("k") == 3</c>, <c>Compare.Value("k") != "x"</c>, <c>Compare.ModRevision("k") &lt; 5</c>.
+/// <c>Cmp.Version("k") == 3</c>, <c>Cmp.Value("k") != "x"</c>, <c>Cmp.ModRevision("k") &lt; 5</c>.
 /// </summary>
 /// <remarks>
 /// As in etcd, a key that does not exist has version, create revision and mod revision 0, so
-/// <c>Compare.Version("k") == 0</c> reads "k does not exist" (the usual create-if-absent guard).
+/// <c>Cmp.Version("k") == 0</c> reads "k does not exist" (the usual create-if-absent guard).
 /// </remarks>
-public static class Compare
+public static class Cmp
 {
     /// <summary>The key's version (modifications since creation; 0 when absent).</summary>
     public static NumericCompareOperand Version(string key) => Version(Utf8(key));
@@ -38,7 +38,7 @@ public static class Compare
 
     /// <summary>
     /// The current fencing token of the lock <paramref name="lockName"/>:
-    /// <c>Compare.FencingToken(lock) == token</c> guards a write with "I still hold the lock".
+    /// <c>Cmp.FencingToken(lock) == token</c> guards a write with "I still hold the lock".
     /// </summary>
     public static NumericCompareOperand FencingToken(string lockName) => FencingToken(Utf8(lockName));
 
