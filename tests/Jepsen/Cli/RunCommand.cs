@@ -174,9 +174,10 @@ public static class RunCommand
             error.WriteLine("kvstore-jepsen run: interrupted; the cluster was stopped");
             return ExitCodes.UnknownOrError;
         }
-        catch (Exception e) when (e is TimeoutException or IOException or FileNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            error.WriteLine($"kvstore-jepsen run: {e.Message}");
+            // Exit 1 means "a checker found a violation"; a run that broke down has no verdict.
+            error.WriteLine($"kvstore-jepsen run: the run failed: {e}");
             return ExitCodes.UnknownOrError;
         }
     }

@@ -5,4 +5,7 @@ namespace KvStore.Jepsen.Nemesis;
 public sealed record FaultWindow(string Nemesis, string Description, long StartNanos)
 {
     public long? EndNanos { get; set; }
+
+    /// <summary>Why healing failed, or null.</summary>
+    public string? HealError { get; set; }
 }

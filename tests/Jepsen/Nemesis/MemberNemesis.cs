@@ -55,36 +55,44 @@ public sealed class MemberNemesis : INemesis
 
         public async Task HealAsync(CancellationToken cancellationToken)
         {
-            await using KvStoreClient client = Client(cluster, node);
-            for (int attempt = 0; attempt < 20; attempt++)
-            {
-                try
-                {
-                    await client.MemberAddAsync(node.Name, [node.ProxiedPeerUrl], [node.ClientUrl], isLearner: true, cancellationToken).ConfigureAwait(false);
-                    break;
-                }
-                catch (KvStoreException) when (attempt < 19)
-                {
-                    // An election or a pending conf change: try again.
-                    await Task.Delay(500, cancellationToken).ConfigureAwait(false);
-                }
-            }
-
+            // Member calls go to the leader's endpoint only: a follower whose member directory lags
+            // the log answers "already exists" / "no member" instead of redirecting (see
+            // docs/fault-injection.md, "Bugs found").
+            await WithLeaderAsync(cluster, node, (client, token) => client.MemberAddAsync(node.Name, [node.ProxiedPeerUrl], [node.ClientUrl], isLearner: true, token), cancellationToken).ConfigureAwait(false);
             cluster.Launch(node, "existing");
             node.IsRemoved = false;
-            for (int attempt = 0; attempt < 60; attempt++)
+
+            // Promotion is refused until the learner has caught up; an empty node replays the whole log.
+            await WithLeaderAsync(cluster, node, (client, token) => client.MemberPromoteAsync(node.Id, token), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Calls <paramref name="call"/> on the current leader, retrying for up to a minute.</summary>
+    private static async Task WithLeaderAsync<T>(ClusterUnderTest cluster, NodeUnderTest subject, Func<KvStoreClient, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (true)
+        {
+            NodeUnderTest? leader = await cluster.FindLeaderAsync(cancellationToken).ConfigureAwait(false);
+            if (leader is not null && leader != subject)
             {
+                await using var client = new KvStoreClient(new KvStoreClientOptions { Endpoints = [leader.ClientUrl], RequestTimeout = CallTimeout });
                 try
                 {
-                    await client.MemberPromoteAsync(node.Id, cancellationToken).ConfigureAwait(false);
+                    await call(client, cancellationToken).ConfigureAwait(false);
                     return;
                 }
-                catch (KvStoreException) when (attempt < 59)
+                catch (KvStoreException) when (DateTime.UtcNow < deadline)
                 {
-                    // Not caught up yet.
-                    await Task.Delay(500, cancellationToken).ConfigureAwait(false);
+                    // Leadership moved, a conf change is pending, or the learner is still behind.
                 }
             }
+            else if (DateTime.UtcNow >= deadline)
+            {
+                throw new TimeoutException($"member nemesis: no leader to ask about {subject} within a minute");
+            }
+
+            await Task.Delay(500, cancellationToken).ConfigureAwait(false);
         }
     }
 }

@@ -90,6 +90,7 @@ public static class RunReportWriter
                 ["description"] = f.Description,
                 ["startSeconds"] = Math.Round(f.StartNanos / 1e9, 3),
                 ["endSeconds"] = f.EndNanos is { } end ? Math.Round(end / 1e9, 3) : null,
+                ["healError"] = f.HealError,
             }).ToList(),
             ["proxies"] = cluster.Nodes.Select(n => new Dictionary<string, object>
             {
