@@ -80,44 +80,14 @@ public sealed class SetWorkload : IWorkload
         IReadOnlyList<OperationRecord> ops = History.Operations;
         var details = new Dictionary<string, object>
         {
-            ["attempted"] = _attempted.Count,
-            ["acknowledged"] = _acknowledgedAt.Count,
-            ["unknownOutcome"] = _unknown.Count,
-            ["reads"] = _reads.Count,
             ["ok"] = ops.Count(o => o.Outcome == OperationOutcome.Ok),
             ["fail"] = ops.Count(o => o.Outcome == OperationOutcome.Fail),
             ["info"] = ops.Count(o => o.Outcome == OperationOutcome.Info),
         };
-        if (_final is null)
+        lock (_lock)
         {
-            return new CheckerResult("set (lost, stale, duplicated)", CheckerVerdict.Unknown, "the final read never succeeded", details);
+            return SetChecker.Check(_attempted, _acknowledgedAt, _unknown, _reads.Select(r => (r.InvokedAt, (IReadOnlySet<long>)r.Seen)).ToList(), _final, details);
         }
-
-        var final = _final.ToHashSet();
-        long[] lost = _acknowledgedAt.Keys.Where(e => !final.Contains(e)).Order().ToArray();
-        long[] unexpected = final.Where(e => !_attempted.Contains(e)).Order().ToArray();
-        long[] duplicated = _final.GroupBy(e => e).Where(g => g.Count() > 1).Select(g => g.Key).Order().ToArray();
-        int recovered = _unknown.Count(final.Contains);
-        var staleReads = new List<string>();
-        foreach ((long invokedAt, HashSet<long> seen) in _reads)
-        {
-            long[] missed = _acknowledgedAt.Where(a => a.Value < invokedAt && !seen.Contains(a.Key)).Select(a => a.Key).Order().ToArray();
-            if (missed.Length > 0)
-            {
-                staleReads.Add($"read at {invokedAt / 1e9:0.000} s misses {missed.Length} acknowledged element(s), e.g. {string.Join(",", missed.Take(5))}");
-            }
-        }
-
-        details["finalSize"] = _final.Count;
-        details["lost"] = lost;
-        details["unexpected"] = unexpected;
-        details["duplicated"] = duplicated;
-        details["recovered"] = recovered;
-        details["staleReads"] = staleReads;
-        bool valid = lost.Length == 0 && unexpected.Length == 0 && duplicated.Length == 0 && staleReads.Count == 0;
-        string summary = string.Create(CultureInfo.InvariantCulture,
-            $"{_acknowledgedAt.Count} acknowledged, final read {_final.Count}: {lost.Length} lost, {unexpected.Length} unexpected, {duplicated.Length} duplicated, {staleReads.Count} stale reads, {recovered} of {_unknown.Count} unknown recovered");
-        return new CheckerResult("set (lost, stale, duplicated)", valid ? CheckerVerdict.Valid : CheckerVerdict.Invalid, summary, details);
     }
 
     public async ValueTask DisposeAsync()
