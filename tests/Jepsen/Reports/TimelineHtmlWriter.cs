@@ -12,7 +12,7 @@ namespace KvStore.Jepsen.Reports;
 /// </summary>
 public static class TimelineHtmlWriter
 {
-    /// <summary>Beyond this many operations the page gets too heavy for a browser; the rest are counted, not drawn.</summary>
+    /// <summary>Beyond this many operations the page gets too heavy for a browser; ok operations are then sampled.</summary>
     private const int MaxDrawn = 40_000;
     private const double Width = 1400;
     private const double LaneHeight = 7;
@@ -47,7 +47,13 @@ public static class TimelineHtmlWriter
             }
         }
 
-        foreach (OperationRecord op in ops.Take(MaxDrawn))
+        // Past the limit every failed and unknown operation is still drawn, and an even sample of
+        // the ok ones, so no part of the run (the final reads included) goes missing.
+        int notOk = ops.Count(o => o.Outcome != OperationOutcome.Ok);
+        int okStride = Math.Max(1, (int)Math.Ceiling((ops.Count - notOk) / (double)Math.Max(1, MaxDrawn - notOk)));
+        int okSeen = 0;
+        var drawn = ops.Where(o => o.Outcome != OperationOutcome.Ok || okSeen++ % okStride == 0).ToList();
+        foreach (OperationRecord op in drawn)
         {
             double x1 = X(op.InvokeNanos);
             double x2 = X(op.CompleteNanos);
@@ -77,7 +83,7 @@ public static class TimelineHtmlWriter
             html.Append(WebUtility.HtmlEncode($"{checker.Checker}: {RunReportWriter.Name(checker.Verdict)} — {checker.Summary}")).Append("<br>\n");
         }
 
-        html.Append(inv, $"Bars: <span style=\"color:#2ca02c\">ok</span>, <span style=\"color:#d62728\">failed</span>, <span style=\"color:#ff9f0e\">unknown (info)</span>; shaded: fault windows. {Math.Min(ops.Count, MaxDrawn)} of {ops.Count} operations drawn.</p>\n");
+        html.Append(inv, $"Bars: <span style=\"color:#2ca02c\">ok</span>, <span style=\"color:#d62728\">failed</span>, <span style=\"color:#ff9f0e\">unknown (info)</span>; shaded: fault windows. {drawn.Count} of {ops.Count} operations drawn{(okStride > 1 ? $" (1 in {okStride} ok ones)" : "")}.</p>\n");
         html.Append(svg);
         html.Append("</body></html>\n");
         File.WriteAllText(path, html.ToString());
