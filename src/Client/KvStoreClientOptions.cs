@@ -29,6 +29,15 @@ public sealed class KvStoreClientOptions
     /// </summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long one attempt waits for an answer before the call tries the next member (within
+    /// <see cref="RequestTimeout"/>): a leader cut off by a network partition keeps its TCP
+    /// connections open but never answers, and only another member can. Safe to retry because
+    /// writes carry their session; membership changes, which do not, wait for the full deadline.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> waits on one member for the whole deadline.
+    /// </summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>First retry delay; each further retry doubles it up to <see cref="RetryBackoffMax"/>, with jitter.</summary>
     public TimeSpan RetryBackoffMin { get; set; } = TimeSpan.FromMilliseconds(25);
 
@@ -68,6 +77,11 @@ public sealed class KvStoreClientOptions
         if (RequestTimeout != Timeout.InfiniteTimeSpan)
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RequestTimeout, TimeSpan.Zero, nameof(RequestTimeout));
+        }
+
+        if (AttemptTimeout != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(AttemptTimeout, TimeSpan.Zero, nameof(AttemptTimeout));
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RetryBackoffMin, TimeSpan.Zero, nameof(RetryBackoffMin));

@@ -75,7 +75,23 @@ internal sealed class RequestInvoker
                     }
 
                     sent = true;
-                    var response = await connection.SendAsync<TResponse>(request, deadline.Token).ConfigureAwait(false);
+                    using var attempt = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+                    if (kind != CallKind.Membership && _options.AttemptTimeout != Timeout.InfiniteTimeSpan)
+                    {
+                        attempt.CancelAfter(_options.AttemptTimeout);
+                    }
+
+                    TResponse response;
+                    try
+                    {
+                        response = await connection.SendAsync<TResponse>(request, attempt.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException ex) when (attempt.IsCancellationRequested && !deadline.IsCancellationRequested)
+                    {
+                        throw new AttemptTimedOutException(
+                            $"{endpoint} did not answer {request.Descriptor.Name} within {_options.AttemptTimeout.TotalMilliseconds:0} ms", ex);
+                    }
+
                     if (kind != CallKind.Read && pinned is null && _leaders.SetLeader(endpoint))
                     {
                         _logger.LogInformation("leader is {Endpoint}", endpoint);
@@ -105,6 +121,14 @@ internal sealed class RequestInvoker
                     lastFailure = ex;
                     _logger.LogDebug("connection to {Endpoint} failed: {Reason}", endpoint, ex.Message);
                     _connections.Invalidate(endpoint, connection);
+                    endpoint = pinned ?? _leaders.Next(endpoint);
+                }
+                catch (AttemptTimedOutException ex)
+                {
+                    // The member may be cut off from the cluster: ask another. The connection
+                    // stays, since a slow answer is no proof of a dead link.
+                    lastFailure = ex;
+                    _logger.LogDebug("{Reason}; trying the next member", ex.Message);
                     endpoint = pinned ?? _leaders.Next(endpoint);
                 }
                 catch (KvStoreProtocolException ex) when (ex.Code is ErrorCode.Unavailable or ErrorCode.Timeout)

@@ -25,8 +25,8 @@ namespace KvStore.Server.Node;
 /// <c>serializable</c>, which reads the local store as it is.</item>
 /// <item>Followers do NOT forward: a write or linearizable read on a follower answers
 /// NOT_LEADER with the leader's client URL as hint; the SDK follows it.</item>
-/// <item>Membership changes are Raft conf changes whose context names the member (name, peer URL),
-/// so every node learns every address from the log.</item>
+/// <item>Membership changes are Raft conf changes whose context names the member (name, peer URL,
+/// client URL when given), so every node learns every address from the log.</item>
 /// </list>
 /// </remarks>
 public sealed class KvRequestHandler : IRequestHandler
@@ -135,9 +135,18 @@ public sealed class KvRequestHandler : IRequestHandler
             return Error.Create(ErrorCode.InvalidArgument, "member add needs a name and exactly one peer URL");
         }
 
+        if (request.ClientUrls.Count > 1)
+        {
+            return Error.Create(ErrorCode.InvalidArgument, "member add takes at most one client URL");
+        }
+
         try
         {
             Peers.PeerAddress.Parse(request.PeerUrls[0]);
+            foreach (string url in request.ClientUrls)
+            {
+                Peers.PeerAddress.Parse(url);
+            }
         }
         catch (FormatException ex)
         {
@@ -150,7 +159,14 @@ public sealed class KvRequestHandler : IRequestHandler
             return Error.Create(ErrorCode.InvalidArgument, $"a member named {request.Name} (id {id:x16}) already exists");
         }
 
-        var member = new MemberRecord { Id = id, Name = request.Name, PeerUrl = request.PeerUrls[0], IsLearner = request.IsLearner };
+        var member = new MemberRecord
+        {
+            Id = id,
+            Name = request.Name,
+            PeerUrl = request.PeerUrls[0],
+            ClientUrl = request.ClientUrls.Count == 1 ? request.ClientUrls[0] : string.Empty,
+            IsLearner = request.IsLearner,
+        };
         var change = new ConfChange
         {
             Changes = [new ConfChangeSingle(request.IsLearner ? ConfChangeType.AddLearner : ConfChangeType.AddVoter, id)],

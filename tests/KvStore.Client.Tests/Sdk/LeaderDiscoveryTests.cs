@@ -147,4 +147,28 @@ public sealed class LeaderDiscoveryTests
 
         Assert.Equal((live.Endpoint, "live"), (status.Endpoint, status.Name));
     }
+
+    [Fact]
+    public async Task A_leader_that_stops_answering_is_abandoned_after_the_attempt_timeout_and_the_write_lands_once_elsewhere()
+    {
+        var store = new FakeStore();
+        await using var cutOff = new ScriptedMember("old-leader");
+        await using var next = new ScriptedMember("new-leader");
+        cutOff.Behaviour = Answers.Silent();
+        next.Behaviour = Answers.Leader(store);
+        await using var client = new KvStoreClient(new KvStoreClientOptions
+        {
+            Endpoints = [cutOff.Endpoint, next.Endpoint],
+            AttemptTimeout = TimeSpan.FromMilliseconds(100),
+            RequestTimeout = TimeSpan.FromSeconds(10),
+        });
+
+        await client.PutAsync("k", "v").WaitAsync(Answers.HangGuard);
+
+        var first = (PutRequest)cutOff.Received.Single().Request;
+        var second = (PutRequest)next.Received.Single().Request;
+        Assert.Equal(first.Session, second.Session);
+        Assert.Equal(1, store.AppliedWrites);
+        Assert.Equal(next.Endpoint, client.Leader);
+    }
 }

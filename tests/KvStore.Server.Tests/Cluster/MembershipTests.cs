@@ -28,9 +28,10 @@ public sealed class MembershipTests
 
         // Add n4 as a learner and start it; it catches up from the leader.
         ClusterNode added = cluster.NewNode("n4");
-        MemberAddResponse add = await cluster.SendToLeaderAsync<MemberAddResponse>(new MemberAddRequest { Name = added.Name, PeerUrls = { added.PeerUrl }, IsLearner = true });
+        MemberAddResponse add = await cluster.SendToLeaderAsync<MemberAddResponse>(new MemberAddRequest { Name = added.Name, PeerUrls = { added.PeerUrl }, ClientUrls = { added.ClientUrl }, IsLearner = true });
         Assert.Equal(added.Id, add.Member.Id);
         Assert.Equal(4, add.Members.Count);
+        Assert.Equal([added.ClientUrl], add.Member.ClientUrls);
         cluster.Launch(added, cluster.InitialCluster(cluster.Nodes), "existing");
         var learner = await cluster.ConnectAsync(added);
         await BasicOperationTests.WaitUntilAsync(async () =>
