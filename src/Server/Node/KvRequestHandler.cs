@@ -173,8 +173,8 @@ public sealed class KvRequestHandler : IRequestHandler
             Context = MemberEntryCodec.Encode(member),
         };
         await Raft(async () => (object?)await _node.Host.ProposeConfChangeAsync(Group, change, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
-        var response = new MemberAddResponse { Header = new ResponseHeader(), Member = ToMessage(_node.Members.Find(id) ?? member) };
-        response.Members.AddRange(MemberMessages());
+        var response = new MemberAddResponse { Header = new ResponseHeader(), Member = ToMessage(member) };
+        response.Members.AddRange(MembersAfter(id, member));
         return Stamp(response, response.Header);
     }
 
@@ -188,7 +188,7 @@ public sealed class KvRequestHandler : IRequestHandler
         var change = new ConfChange { Changes = [new ConfChangeSingle(ConfChangeType.RemoveNode, request.Id)] };
         await Raft(async () => (object?)await _node.Host.ProposeConfChangeAsync(Group, change, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
         var response = new MemberRemoveResponse { Header = new ResponseHeader() };
-        response.Members.AddRange(MemberMessages());
+        response.Members.AddRange(MembersAfter(request.Id, null));
         return Stamp(response, response.Header);
     }
 
@@ -211,11 +211,28 @@ public sealed class KvRequestHandler : IRequestHandler
         };
         await Raft(async () => (object?)await _node.Host.ProposeConfChangeAsync(Group, change, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
         var response = new MemberPromoteResponse { Header = new ResponseHeader() };
-        response.Members.AddRange(MemberMessages());
+        response.Members.AddRange(MembersAfter(request.Id, member with { IsLearner = false }));
         return Stamp(response, response.Header);
     }
 
     private IEnumerable<Member> MemberMessages() => _node.Members.Members.Select(ToMessage);
+
+    /// <summary>
+    /// The member list with a just-committed change applied. The host completes a conf change when
+    /// it applies it, which may be just before the member directory (updated by the state machine in
+    /// the same loop iteration) shows it, so the answer applies the change itself.
+    /// </summary>
+    private IEnumerable<Member> MembersAfter(ulong id, MemberRecord? changed)
+    {
+        IEnumerable<MemberRecord> others = _node.Members.Members.Where(m => m.Id != id);
+        if (changed is not null)
+        {
+            MemberRecord current = _node.Members.Find(id) is { } known ? known with { IsLearner = changed.IsLearner } : changed;
+            others = others.Append(current);
+        }
+
+        return others.OrderBy(m => m.Name, StringComparer.Ordinal).Select(ToMessage);
+    }
 
     private static Member ToMessage(MemberRecord m)
     {

@@ -36,7 +36,7 @@ public sealed class MembershipTests
         var learner = await cluster.ConnectAsync(added);
         await BasicOperationTests.WaitUntilAsync(async () =>
             (await learner.RangeAsync(new RangeRequest { Key = B("m"), RangeEnd = B("n"), Serializable = true, CountOnly = true })).Count >= 5);
-        Assert.True((await learner.StatusAsync(new StatusRequest())).IsLearner);
+        await BasicOperationTests.WaitUntilAsync(async () => (await learner.StatusAsync(new StatusRequest())).IsLearner);
 
         await cluster.SendToLeaderAsync<MemberPromoteResponse>(new MemberPromoteRequest { Id = added.Id });
         await BasicOperationTests.WaitUntilAsync(async () => !(await learner.StatusAsync(new StatusRequest())).IsLearner);
