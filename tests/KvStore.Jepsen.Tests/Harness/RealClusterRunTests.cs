@@ -47,10 +47,12 @@ public sealed class RealClusterRunTests
     [InlineData("partition", 3)]
     [InlineData("kill", 3)]
     [InlineData("pause", 3)]
+    [InlineData("member", 3)]
     [InlineData("all", 3)]
     [InlineData("partition", 5)]
     [InlineData("kill", 5)]
     [InlineData("pause", 5)]
+    [InlineData("member", 5)]
     [InlineData("all", 5)]
     public async Task Long_matrix_run_is_valid(string nemesis, int nodes)
     {
