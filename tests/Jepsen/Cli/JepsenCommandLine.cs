@@ -12,6 +12,7 @@ public static class JepsenCommandLine
     {
         var root = new RootCommand("kvstore-jepsen: fault-injection testing of KvStore and the checkers of its histories");
         root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
         return root;
     }
 

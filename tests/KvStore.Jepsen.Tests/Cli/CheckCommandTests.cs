@@ -108,7 +108,7 @@ public sealed class CheckCommandTests : IDisposable
     [InlineData(new[] { "check", "--model", "register", "--history", "x.log", "--format", "csv" }, "'csv'")]
     [InlineData(new[] { "check", "--model", "register", "--history", "x.log", "--time-limit", "-1" }, "--time-limit must be a positive number")]
     [InlineData(new[] { "check", "--model", "register", "--history", "x.log", "--time-limit", "1e300" }, "--time-limit must be a positive number")]
-    [InlineData(new[] { "run", "--workload", "register" }, "'run'")]
+    [InlineData(new[] { "frobnicate", "--workload", "register" }, "'frobnicate'")]
     public void Usage_errors_exit_2_with_a_message(string[] args, string message)
     {
         var (code, _, error) = Run(args);
