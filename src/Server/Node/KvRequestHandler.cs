@@ -130,6 +130,7 @@ public sealed class KvRequestHandler : IRequestHandler
 
     private async Task<IMessage> MemberAddAsync(MemberAddRequest request, CancellationToken cancellationToken)
     {
+        ThrowUnlessLeader();
         if (string.IsNullOrWhiteSpace(request.Name) || request.PeerUrls.Count != 1)
         {
             return Error.Create(ErrorCode.InvalidArgument, "member add needs a name and exactly one peer URL");
@@ -180,6 +181,7 @@ public sealed class KvRequestHandler : IRequestHandler
 
     private async Task<IMessage> MemberRemoveAsync(MemberRemoveRequest request, CancellationToken cancellationToken)
     {
+        ThrowUnlessLeader();
         if (_node.Members.Find(request.Id) is null)
         {
             return Error.Create(ErrorCode.InvalidArgument, $"no member with id {request.Id:x16}");
@@ -194,6 +196,7 @@ public sealed class KvRequestHandler : IRequestHandler
 
     private async Task<IMessage> MemberPromoteAsync(MemberPromoteRequest request, CancellationToken cancellationToken)
     {
+        ThrowUnlessLeader();
         if (_node.Members.Find(request.Id) is not { } member)
         {
             return Error.Create(ErrorCode.InvalidArgument, $"no member with id {request.Id:x16}");
@@ -260,6 +263,22 @@ public sealed class KvRequestHandler : IRequestHandler
         }
 
         return response;
+    }
+
+    /// <summary>
+    /// Membership requests are validated against the member directory, which on a follower may lag the
+    /// log (a member re-added on an empty data directory replays it): only the leader's view decides,
+    /// so a follower redirects instead of answering a stale "already exists" or "no such member".
+    /// </summary>
+    private void ThrowUnlessLeader()
+    {
+        RaftGroupStatus status = _node.Host.GetStatus(Group);
+        if (status.Role != RaftRole.Leader)
+        {
+            throw new ClientNotLeaderException(
+                $"membership changes go to the leader; node {_node.Name} is a {status.Role.ToString().ToLowerInvariant()}",
+                _node.ClientUrlOf(status.Leader));
+        }
     }
 
     /// <summary>Runs a Raft call and turns its refusals into the protocol's errors.</summary>

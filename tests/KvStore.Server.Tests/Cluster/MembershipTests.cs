@@ -38,6 +38,12 @@ public sealed class MembershipTests
             (await learner.RangeAsync(new RangeRequest { Key = B("m"), RangeEnd = B("n"), Serializable = true, CountOnly = true })).Count >= 5);
         await BasicOperationTests.WaitUntilAsync(async () => (await learner.StatusAsync(new StatusRequest())).IsLearner);
 
+        // A non-leader redirects membership requests instead of judging them by its own directory,
+        // which may lag the log (found by kvstore-jepsen's member nemesis).
+        var redirected = await Assert.ThrowsAsync<KvStore.Client.NotLeaderException>(() => learner.MemberPromoteAsync(new MemberPromoteRequest { Id = added.Id }));
+        Assert.Equal(leader.ClientUrl, redirected.LeaderHint);
+        await Assert.ThrowsAsync<KvStore.Client.NotLeaderException>(() => learner.MemberAddAsync(new MemberAddRequest { Name = added.Name, PeerUrls = { added.PeerUrl } }));
+
         await cluster.SendToLeaderAsync<MemberPromoteResponse>(new MemberPromoteRequest { Id = added.Id });
         await BasicOperationTests.WaitUntilAsync(async () => !(await learner.StatusAsync(new StatusRequest())).IsLearner);
 
