@@ -16,6 +16,15 @@ public sealed partial class LsmDatabase
     private const int MaxGroupBytes = 1 << 20;
 
     private readonly LinkedList<PendingWrite> _writers = new();
+
+    // The current leader's group; reused because only the leader touches it, and the next leader
+    // starts only after this one has finished with it under _mutex.
+    private readonly List<PendingWrite> _group = [];
+
+    // Put and Delete encode their one record into this thread's batch instead of a new one: the
+    // batch is only read while its writer waits in Submit, so it is free again when Submit returns.
+    [ThreadStatic]
+    private static WriteBatch? t_singleRecordBatch;
     private RecordWriter? _wal;
     private bool _walBroken;
     private long _bloomChecks;
@@ -36,14 +45,16 @@ public sealed partial class LsmDatabase
 
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, WriteOptions? options = null)
     {
-        var batch = new WriteBatch();
+        WriteBatch batch = t_singleRecordBatch ??= new WriteBatch();
+        batch.Clear();
         batch.Put(key, value);
         Write(batch, options);
     }
 
     public void Delete(ReadOnlySpan<byte> key, WriteOptions? options = null)
     {
-        var batch = new WriteBatch();
+        WriteBatch batch = t_singleRecordBatch ??= new WriteBatch();
+        batch.Clear();
         batch.Delete(key);
         Write(batch, options);
     }
@@ -93,7 +104,7 @@ public sealed partial class LsmDatabase
                 }
 
                 ThrowIfInlineWorkIsStuck();
-                Monitor.PulseAll(_mutex);
+                SignalBackgroundWork();
                 Monitor.Wait(_mutex, 100);
             }
         }
@@ -157,7 +168,12 @@ public sealed partial class LsmDatabase
 
             group = BuildGroup(write);
             firstSequence = _lastSequence + 1;
-            sync = group.Any(w => w.Sync);
+            sync = false;
+            foreach (PendingWrite w in group)
+            {
+                sync |= w.Sync;
+            }
+
             mem = _mem;
             wal = _wal;
         }
@@ -221,7 +237,11 @@ public sealed partial class LsmDatabase
                 // The WAL was cut back to before this group; still, never reuse these sequence
                 // numbers, and move to a fresh WAL if the cut did not take.
                 _walBroken = wal?.Broken ?? false;
-                sequence = firstSequence + (ulong)group.Sum(w => w.Batch.Count);
+                sequence = firstSequence;
+                foreach (PendingWrite w in group)
+                {
+                    sequence += (ulong)w.Batch.Count;
+                }
             }
 
             Volatile.Write(ref _lastSequence, sequence - 1);
@@ -235,7 +255,14 @@ public sealed partial class LsmDatabase
                 }
             }
 
-            Monitor.PulseAll(_mutex);
+            // Only queued writers wait on _mutex for the writer queue (background threads wait on
+            // their own signals): with nobody queued and nobody completed here, a write wakes nobody.
+            if (group.Count > 1 || _writers.Count > 0)
+            {
+                Monitor.PulseAll(_mutex);
+            }
+
+            group.Clear();
         }
 
         if (error != null)
@@ -261,7 +288,9 @@ public sealed partial class LsmDatabase
     /// <summary>The leader plus the writers queued behind it, within <see cref="MaxGroupBytes"/>. Caller holds <c>_mutex</c>.</summary>
     private List<PendingWrite> BuildGroup(PendingWrite leader)
     {
-        var group = new List<PendingWrite> { leader };
+        List<PendingWrite> group = _group;
+        group.Clear();
+        group.Add(leader);
         if (leader.ForceSwitch)
         {
             return group;
@@ -328,7 +357,7 @@ public sealed partial class LsmDatabase
 
                 ThrowIfInlineWorkIsStuck();
                 _stops++;
-                Monitor.PulseAll(_mutex);
+                SignalBackgroundWork();
                 Monitor.Wait(_mutex, 100);
                 continue;
             }
@@ -342,7 +371,7 @@ public sealed partial class LsmDatabase
 
                 ThrowIfInlineWorkIsStuck();
                 _stops++;
-                Monitor.PulseAll(_mutex);
+                SignalBackgroundWork();
                 Monitor.Wait(_mutex, 100);
                 continue;
             }
@@ -393,7 +422,11 @@ public sealed partial class LsmDatabase
         }
 
         _mem = new Memtable(logNumber);
-        Monitor.PulseAll(_mutex);
+        if (sealedTable != null)
+        {
+            _flushSignal.Set();
+        }
+
         return sealedTable;
     }
 

@@ -293,6 +293,7 @@ public sealed partial class LsmDatabase : IDisposable
                 SlowdownCount = _slowdowns,
                 StopCount = _stops,
                 MaxLevel0Tables = _maxLevel0Tables,
+                BackgroundWakeups = Interlocked.Read(ref _backgroundWakeups),
             };
         }
     }
@@ -309,6 +310,7 @@ public sealed partial class LsmDatabase : IDisposable
 
             _disposed = true;
             Monitor.PulseAll(_mutex);
+            SignalBackgroundWork();
         }
 
         _flushThread?.Join();
@@ -360,6 +362,8 @@ public sealed partial class LsmDatabase : IDisposable
 
         _tableCache.Dispose();
         _versions.Dispose();
+        _flushSignal.Dispose();
+        _compactionSignal.Dispose();
     }
 
     private ulong SequenceFor(LsmSnapshot? snapshot)

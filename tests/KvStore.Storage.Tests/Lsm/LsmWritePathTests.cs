@@ -55,6 +55,31 @@ public sealed class LsmWritePathTests
     }
 
     [Fact]
+    public void A_lone_writer_that_seals_no_memtable_wakes_no_background_thread()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var options = LsmDatabaseTests.SmallOptions(fs) with { MemtableSizeBytes = 1 << 20 };
+        using var db = LsmDatabase.Open(Dir, options);
+        long before = db.GetStatistics().BackgroundWakeups;
+        for (int i = 0; i < 2000; i++)
+        {
+            db.Put(B($"key{i:D5}"), B($"value{i}"));
+            db.Delete(B($"key{i - 1:D5}"));
+        }
+
+        Assert.Equal(before, db.GetStatistics().BackgroundWakeups);
+        Assert.True(db.TryGet(B("key01999"), out byte[] last));
+        Assert.Equal("value1999", Encoding.UTF8.GetString(last));
+        Assert.False(db.TryGet(B("key01998"), out _));
+
+        // Sealing a memtable does wake the flush thread, which writes it to level 0.
+        db.Flush();
+        LsmStatistics after = db.GetStatistics();
+        Assert.True(after.BackgroundWakeups > before, "Flush did not signal the flush thread");
+        Assert.Equal(1, after.Flushes);
+    }
+
+    [Fact]
     public void With_compaction_slowed_level0_never_exceeds_the_stop_trigger()
     {
         var fs = new FaultInjectingFileSystem();
