@@ -595,7 +595,8 @@ public sealed partial class LsmDatabase
         {
             foreach (FileMetadata f in c.Inputs.Concat(c.NextInputs))
             {
-                children.Add(OpenTableIterator(f, null)!);
+                // Read once: keep compaction's blocks out of the cache point reads use.
+                children.Add(OpenTableIterator(f, null, fillCache: false)!);
             }
 
             using var merged = new MergingIterator(children);

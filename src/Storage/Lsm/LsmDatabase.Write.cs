@@ -43,6 +43,9 @@ public sealed partial class LsmDatabase
     private long _stops;
     private int _maxLevel0Tables;
 
+    // Seconds of delay owed by writes made past the slowdown trigger (guarded by _mutex).
+    private double _delayDebtSeconds;
+
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, WriteOptions? options = null)
     {
         WriteBatch batch = t_singleRecordBatch ??= new WriteBatch();
@@ -314,8 +317,8 @@ public sealed partial class LsmDatabase
 
     /// <summary>
     /// Backpressure and memtable switching, LevelDB's MakeRoomForWrite. Caller holds <c>_mutex</c>;
-    /// waits release it. Each write is delayed (1 ms) at most once past the slowdown trigger or
-    /// when all but one memtable slot are taken (with three or more slots, as RocksDB); it waits
+    /// waits release it. Past the slowdown trigger, or when all but one memtable slot are taken
+    /// (with three or more slots, as RocksDB), writes are held to <see cref="LsmOptions.DelayedWriteRate"/>; a write waits
     /// outright while the memtable queue is full or L0 is at the stop trigger. If background work
     /// is failing (a full disk), a write that would wait fails with that error instead.
     /// </summary>
@@ -332,10 +335,23 @@ public sealed partial class LsmDatabase
             bool memtablesBackingUp = _options.MaxImmutableMemtables >= 3 && _immutables.Count >= _options.MaxImmutableMemtables - 1;
             if (allowDelay && (level0 >= _options.Level0SlowdownTrigger || memtablesBackingUp))
             {
-                _slowdowns++;
+                // Charge this write at the delayed write rate; sleep off the charge once it reaches a millisecond.
                 allowDelay = false;
-                Monitor.Wait(_mutex, 1);
-                continue;
+                _delayDebtSeconds += (double)Math.Max(write.Batch.ApproximateSize, 1) / _options.DelayedWriteRate;
+                if (_delayDebtSeconds >= 0.001)
+                {
+                    _slowdowns++;
+                    long started = Environment.TickCount64;
+                    Monitor.Wait(_mutex, (int)Math.Ceiling(_delayDebtSeconds * 1000));
+
+                    // A pulse can end the wait early: only the time actually waited pays the debt.
+                    _delayDebtSeconds = Math.Max(0, _delayDebtSeconds - ((Environment.TickCount64 - started) / 1000.0));
+                    continue;
+                }
+            }
+            else if (allowDelay)
+            {
+                _delayDebtSeconds = 0;
             }
 
             if (!force && !_walBroken && _mem.ApproximateBytes < _options.MemtableSizeBytes)

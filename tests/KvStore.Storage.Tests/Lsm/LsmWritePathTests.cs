@@ -112,6 +112,41 @@ public sealed class LsmWritePathTests
     }
 
     [Fact]
+    public void With_the_default_triggers_level0_absorbs_a_burst_then_writes_are_delayed_and_bounded_at_the_stop_trigger()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var defaults = new LsmOptions();
+        var options = LsmDatabaseTests.SmallOptions(fs) with
+        {
+            MemtableSizeBytes = 2048,
+            Level0CompactionTrigger = defaults.Level0CompactionTrigger,
+            Level0SlowdownTrigger = defaults.Level0SlowdownTrigger,
+            Level0StopTrigger = defaults.Level0StopTrigger,
+            DelayedWriteRate = 256 * 1024,
+            BeforeCompaction = () => Thread.Sleep(300),
+        };
+        using var db = LsmDatabase.Open(Dir, options);
+        int observedMax = 0;
+        for (int i = 0; i < 3000; i++)
+        {
+            db.Put(B($"key{i % 500:D4}"), B(new string('v', 40) + i));
+            observedMax = Math.Max(observedMax, db.GetStatistics().Levels[0].Tables);
+        }
+
+        LsmStatistics stats = db.GetStatistics();
+        Assert.InRange(stats.MaxLevel0Tables, options.Level0SlowdownTrigger, options.Level0StopTrigger);
+        Assert.InRange(observedMax, 1, options.Level0StopTrigger);
+        Assert.True(stats.SlowdownCount > 0, "writes past the slowdown trigger were not delayed");
+        db.WaitForCompactions();
+        Assert.InRange(db.GetStatistics().Levels[0].Tables, 0, options.Level0CompactionTrigger - 1);
+        for (int i = 2500; i < 3000; i++)
+        {
+            Assert.True(db.TryGet(B($"key{i % 500:D4}"), out byte[] v));
+            Assert.Equal(new string('v', 40) + i, Encoding.UTF8.GetString(v));
+        }
+    }
+
+    [Fact]
     public void Under_raft_the_applied_index_after_a_crash_is_what_was_flushed()
     {
         var fs = new FaultInjectingFileSystem();
