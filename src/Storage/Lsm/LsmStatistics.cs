@@ -40,7 +40,7 @@ public sealed record LsmStatistics
     /// <summary>(table bytes written by flush and compaction) / user bytes written.</summary>
     public double WriteAmplification => UserBytesWritten == 0 ? 0 : (double)(BytesFlushed + BytesCompactedWritten) / UserBytesWritten;
 
-    /// <summary>Writes delayed because L0 passed the slowdown trigger.</summary>
+    /// <summary>Sleeps of writers held to <see cref="LsmOptions.DelayedWriteRate"/> because L0 passed the slowdown trigger (one sleep pays the delay of many small writes).</summary>
     public long SlowdownCount { get; init; }
 
     /// <summary>Waits (up to 100 ms each) of writes for a flush (memtable queue full) or for compaction (L0 at the stop trigger).</summary>
