@@ -63,19 +63,43 @@ internal sealed record Compaction(int Level, IReadOnlyList<FileMetadata> Inputs,
         }
         else
         {
-            // Round-robin through the level's key space (LevelDB's compaction pointer), so every range gets its turn.
+            // The file that overlaps the fewest bytes one level down per byte of its own (RocksDB's
+            // kMinOverlappingRatio): each compaction then rewrites as little of the next level as
+            // possible, and a file overlapping nothing moves down without a rewrite. Candidates are
+            // visited in round-robin order from LevelDB's compaction pointer and ties go to the
+            // first, so with equal ratios every range still gets its turn.
             IReadOnlyList<FileMetadata> files = version.Files[level];
             byte[]? pointer = compactPointers[level];
-            FileMetadata chosen = files[0];
+            int start = 0;
             if (pointer != null)
             {
-                foreach (FileMetadata f in files)
+                while (start < files.Count && InternalKeyComparer.Compare(files[start].Largest, pointer) <= 0)
                 {
-                    if (InternalKeyComparer.Compare(f.Largest, pointer) > 0)
-                    {
-                        chosen = f;
-                        break;
-                    }
+                    start++;
+                }
+
+                if (start == files.Count)
+                {
+                    start = 0;
+                }
+            }
+
+            FileMetadata chosen = files[start];
+            double bestRatio = double.MaxValue;
+            for (int i = 0; i < files.Count; i++)
+            {
+                FileMetadata f = files[(start + i) % files.Count];
+                long overlap = 0;
+                foreach (FileMetadata below in version.Overlapping(level + 1, f.SmallestUserKey, f.LargestUserKey))
+                {
+                    overlap += below.Size;
+                }
+
+                double ratio = (double)overlap / Math.Max(f.Size, 1);
+                if (ratio < bestRatio)
+                {
+                    bestRatio = ratio;
+                    chosen = f;
                 }
             }
 

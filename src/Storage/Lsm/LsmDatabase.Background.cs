@@ -18,6 +18,16 @@ public sealed partial class LsmDatabase
 {
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(50);
 
+    // Each background thread sleeps on its own signal, never on _mutex, so the writers' wake-ups
+    // of one another do not wake it (LevelDB gives background work its own condition variable).
+    // The flush thread's is set when a memtable is sealed or a version is installed (L0 may have
+    // dropped below the stop trigger); the compaction thread's when a version is installed. Both
+    // are auto-reset: a Set while the thread is busy is kept, so no wake-up is lost between its
+    // check of the state and its wait.
+    private readonly AutoResetEvent _flushSignal = new(false);
+    private readonly AutoResetEvent _compactionSignal = new(false);
+    private long _backgroundWakeups;
+
     /// <summary>Waits until no memtable awaits flush and no level needs compaction.</summary>
     public void WaitForCompactions()
     {
@@ -40,9 +50,25 @@ public sealed partial class LsmDatabase
                 }
 
                 ThrowIfInlineWorkIsStuck();
-                Monitor.PulseAll(_mutex);
+                SignalBackgroundWork();
                 Monitor.Wait(_mutex, 100);
             }
+        }
+    }
+
+    /// <summary>Wakes both background threads to re-examine the state (a version was installed, or a waiter needs progress).</summary>
+    private void SignalBackgroundWork()
+    {
+        _flushSignal.Set();
+        _compactionSignal.Set();
+    }
+
+    /// <summary>A background thread's idle wait: on its own signal, with a poll as a safety net. Caller does not hold <c>_mutex</c>.</summary>
+    private void WaitForSignal(AutoResetEvent signal)
+    {
+        if (signal.WaitOne(100))
+        {
+            Interlocked.Increment(ref _backgroundWakeups);
         }
     }
 
@@ -307,21 +333,25 @@ public sealed partial class LsmDatabase
     {
         while (true)
         {
-            Memtable imm;
+            Memtable? imm = null;
             lock (_mutex)
             {
-                // Flushes wait while L0 is at the stop trigger: L0 never grows past it.
-                while (!_disposed && (_immutables.Count == 0 || _versions.Current.Files[0].Count >= _options.Level0StopTrigger))
-                {
-                    Monitor.Wait(_mutex, 100);
-                }
-
                 if (_disposed)
                 {
                     return;
                 }
 
-                imm = _immutables[0];
+                // Flushes wait while L0 is at the stop trigger: L0 never grows past it.
+                if (_immutables.Count > 0 && _versions.Current.Files[0].Count < _options.Level0StopTrigger)
+                {
+                    imm = _immutables[0];
+                }
+            }
+
+            if (imm == null)
+            {
+                WaitForSignal(_flushSignal);
+                continue;
             }
 
             try
@@ -383,6 +413,7 @@ public sealed partial class LsmDatabase
                 _maxLevel0Tables = Math.Max(_maxLevel0Tables, version.Files[0].Count);
                 _flushes++;
                 _bytesFlushed += file?.Size ?? 0;
+                SignalBackgroundWork();
             });
         }
         finally
@@ -463,19 +494,22 @@ public sealed partial class LsmDatabase
     {
         while (true)
         {
+            bool idle;
             lock (_mutex)
             {
-                while (!_disposed && Compaction.BestScore(_versions.Current, _options).Score < 1)
-                {
-                    Monitor.Wait(_mutex, 100);
-                }
-
                 if (_disposed)
                 {
                     return;
                 }
 
-                _compacting = true;
+                idle = Compaction.BestScore(_versions.Current, _options).Score < 1;
+                _compacting = !idle;
+            }
+
+            if (idle)
+            {
+                WaitForSignal(_compactionSignal);
+                continue;
             }
 
             try
@@ -539,7 +573,11 @@ public sealed partial class LsmDatabase
         if (allowTrivialMove && c.IsTrivialMove)
         {
             edit.NewFiles.Add((c.OutputLevel, c.Inputs[0]));
-            _versions.LogAndApply(edit, _mutex, _ => _compactions++);
+            _versions.LogAndApply(edit, _mutex, _ =>
+            {
+                _compactions++;
+                SignalBackgroundWork();
+            });
             return;
         }
 
@@ -555,9 +593,24 @@ public sealed partial class LsmDatabase
         var children = new List<IInternalIterator>();
         try
         {
-            foreach (FileMetadata f in c.Inputs.Concat(c.NextInputs))
+            // Read once: keep compaction's blocks out of the cache point reads use. The tables of
+            // a level ≥ 1 do not overlap, so each such level is one concatenating child (LevelDB's
+            // choice): the merge then compares across a few children instead of every input table.
+            if (c.Level == 0)
             {
-                children.Add(OpenTableIterator(f, null)!);
+                foreach (FileMetadata f in c.Inputs)
+                {
+                    children.Add(OpenTableIterator(f, null, fillCache: false)!);
+                }
+            }
+            else if (c.Inputs.Count > 0)
+            {
+                children.Add(new LevelIterator(SortedBySmallest(c.Inputs), f => OpenTableIterator(f, null, fillCache: false)));
+            }
+
+            if (c.NextInputs.Count > 0)
+            {
+                children.Add(new LevelIterator(SortedBySmallest(c.NextInputs), f => OpenTableIterator(f, null, fillCache: false)));
             }
 
             using var merged = new MergingIterator(children);
@@ -590,6 +643,7 @@ public sealed partial class LsmDatabase
                 _compactions++;
                 _bytesCompactedRead += c.InputBytes;
                 _bytesCompactedWritten += written;
+                SignalBackgroundWork();
             });
         }
         catch
@@ -616,6 +670,13 @@ public sealed partial class LsmDatabase
         }
     }
 
+    private static List<FileMetadata> SortedBySmallest(IReadOnlyList<FileMetadata> files)
+    {
+        var sorted = files.ToList();
+        sorted.Sort((a, b) => InternalKeyComparer.Compare(a.Smallest, b.Smallest));
+        return sorted;
+    }
+
     /// <summary>
     /// Adds merged entries to one output table until it reaches the target size at a user-key
     /// boundary. Drops (LevelDB's rule) an entry shadowed by a newer entry of its key that every
@@ -623,21 +684,29 @@ public sealed partial class LsmDatabase
     /// </summary>
     private void FillCompactionOutput(TableBuilder builder, MergingIterator merged, Compaction c, Version version, ulong smallestSnapshot)
     {
-        byte[] currentUserKey = [];
+        // The current user key, copied into a buffer reused across keys (no allocation per entry).
+        byte[] currentUserKey = new byte[64];
+        int currentUserKeyLength = 0;
         bool hasCurrent = false;
         ulong lastSequenceForKey = ulong.MaxValue;
         for (; merged.Valid; merged.Next())
         {
             ReadOnlySpan<byte> key = merged.Key;
             ReadOnlySpan<byte> userKey = InternalKey.UserKey(key);
-            if (!hasCurrent || !userKey.SequenceEqual(currentUserKey))
+            if (!hasCurrent || !userKey.SequenceEqual(currentUserKey.AsSpan(0, currentUserKeyLength)))
             {
                 if (builder.EntryCount > 0 && builder.EstimatedSize >= _options.TargetFileSize)
                 {
                     return;
                 }
 
-                currentUserKey = userKey.ToArray();
+                if (currentUserKey.Length < userKey.Length)
+                {
+                    currentUserKey = new byte[Math.Max(userKey.Length, currentUserKey.Length * 2)];
+                }
+
+                userKey.CopyTo(currentUserKey);
+                currentUserKeyLength = userKey.Length;
                 hasCurrent = true;
                 lastSequenceForKey = ulong.MaxValue;
             }

@@ -16,6 +16,15 @@ public sealed partial class LsmDatabase
     private const int MaxGroupBytes = 1 << 20;
 
     private readonly LinkedList<PendingWrite> _writers = new();
+
+    // The current leader's group; reused because only the leader touches it, and the next leader
+    // starts only after this one has finished with it under _mutex.
+    private readonly List<PendingWrite> _group = [];
+
+    // Put and Delete encode their one record into this thread's batch instead of a new one: the
+    // batch is only read while its writer waits in Submit, so it is free again when Submit returns.
+    [ThreadStatic]
+    private static WriteBatch? t_singleRecordBatch;
     private RecordWriter? _wal;
     private bool _walBroken;
     private long _bloomChecks;
@@ -34,16 +43,21 @@ public sealed partial class LsmDatabase
     private long _stops;
     private int _maxLevel0Tables;
 
+    // Seconds of delay owed by writes made past the slowdown trigger (guarded by _mutex).
+    private double _delayDebtSeconds;
+
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, WriteOptions? options = null)
     {
-        var batch = new WriteBatch();
+        WriteBatch batch = t_singleRecordBatch ??= new WriteBatch();
+        batch.Clear();
         batch.Put(key, value);
         Write(batch, options);
     }
 
     public void Delete(ReadOnlySpan<byte> key, WriteOptions? options = null)
     {
-        var batch = new WriteBatch();
+        WriteBatch batch = t_singleRecordBatch ??= new WriteBatch();
+        batch.Clear();
         batch.Delete(key);
         Write(batch, options);
     }
@@ -93,7 +107,7 @@ public sealed partial class LsmDatabase
                 }
 
                 ThrowIfInlineWorkIsStuck();
-                Monitor.PulseAll(_mutex);
+                SignalBackgroundWork();
                 Monitor.Wait(_mutex, 100);
             }
         }
@@ -157,7 +171,12 @@ public sealed partial class LsmDatabase
 
             group = BuildGroup(write);
             firstSequence = _lastSequence + 1;
-            sync = group.Any(w => w.Sync);
+            sync = false;
+            foreach (PendingWrite w in group)
+            {
+                sync |= w.Sync;
+            }
+
             mem = _mem;
             wal = _wal;
         }
@@ -221,7 +240,11 @@ public sealed partial class LsmDatabase
                 // The WAL was cut back to before this group; still, never reuse these sequence
                 // numbers, and move to a fresh WAL if the cut did not take.
                 _walBroken = wal?.Broken ?? false;
-                sequence = firstSequence + (ulong)group.Sum(w => w.Batch.Count);
+                sequence = firstSequence;
+                foreach (PendingWrite w in group)
+                {
+                    sequence += (ulong)w.Batch.Count;
+                }
             }
 
             Volatile.Write(ref _lastSequence, sequence - 1);
@@ -235,7 +258,14 @@ public sealed partial class LsmDatabase
                 }
             }
 
-            Monitor.PulseAll(_mutex);
+            // Only queued writers wait on _mutex for the writer queue (background threads wait on
+            // their own signals): with nobody queued and nobody completed here, a write wakes nobody.
+            if (group.Count > 1 || _writers.Count > 0)
+            {
+                Monitor.PulseAll(_mutex);
+            }
+
+            group.Clear();
         }
 
         if (error != null)
@@ -261,7 +291,9 @@ public sealed partial class LsmDatabase
     /// <summary>The leader plus the writers queued behind it, within <see cref="MaxGroupBytes"/>. Caller holds <c>_mutex</c>.</summary>
     private List<PendingWrite> BuildGroup(PendingWrite leader)
     {
-        var group = new List<PendingWrite> { leader };
+        List<PendingWrite> group = _group;
+        group.Clear();
+        group.Add(leader);
         if (leader.ForceSwitch)
         {
             return group;
@@ -285,8 +317,8 @@ public sealed partial class LsmDatabase
 
     /// <summary>
     /// Backpressure and memtable switching, LevelDB's MakeRoomForWrite. Caller holds <c>_mutex</c>;
-    /// waits release it. Each write is delayed (1 ms) at most once past the slowdown trigger or
-    /// when all but one memtable slot are taken (with three or more slots, as RocksDB); it waits
+    /// waits release it. Past the slowdown trigger, or when all but one memtable slot are taken
+    /// (with three or more slots, as RocksDB), writes are held to <see cref="LsmOptions.DelayedWriteRate"/>; a write waits
     /// outright while the memtable queue is full or L0 is at the stop trigger. If background work
     /// is failing (a full disk), a write that would wait fails with that error instead.
     /// </summary>
@@ -303,10 +335,23 @@ public sealed partial class LsmDatabase
             bool memtablesBackingUp = _options.MaxImmutableMemtables >= 3 && _immutables.Count >= _options.MaxImmutableMemtables - 1;
             if (allowDelay && (level0 >= _options.Level0SlowdownTrigger || memtablesBackingUp))
             {
-                _slowdowns++;
+                // Charge this write at the delayed write rate; sleep off the charge once it reaches a millisecond.
                 allowDelay = false;
-                Monitor.Wait(_mutex, 1);
-                continue;
+                _delayDebtSeconds += (double)Math.Max(write.Batch.ApproximateSize, 1) / _options.DelayedWriteRate;
+                if (_delayDebtSeconds >= 0.001)
+                {
+                    _slowdowns++;
+                    long started = Environment.TickCount64;
+                    Monitor.Wait(_mutex, (int)Math.Ceiling(_delayDebtSeconds * 1000));
+
+                    // A pulse can end the wait early: only the time actually waited pays the debt.
+                    _delayDebtSeconds = Math.Max(0, _delayDebtSeconds - ((Environment.TickCount64 - started) / 1000.0));
+                    continue;
+                }
+            }
+            else if (allowDelay)
+            {
+                _delayDebtSeconds = 0;
             }
 
             if (!force && !_walBroken && _mem.ApproximateBytes < _options.MemtableSizeBytes)
@@ -328,7 +373,7 @@ public sealed partial class LsmDatabase
 
                 ThrowIfInlineWorkIsStuck();
                 _stops++;
-                Monitor.PulseAll(_mutex);
+                SignalBackgroundWork();
                 Monitor.Wait(_mutex, 100);
                 continue;
             }
@@ -342,7 +387,7 @@ public sealed partial class LsmDatabase
 
                 ThrowIfInlineWorkIsStuck();
                 _stops++;
-                Monitor.PulseAll(_mutex);
+                SignalBackgroundWork();
                 Monitor.Wait(_mutex, 100);
                 continue;
             }
@@ -393,7 +438,11 @@ public sealed partial class LsmDatabase
         }
 
         _mem = new Memtable(logNumber);
-        Monitor.PulseAll(_mutex);
+        if (sealedTable != null)
+        {
+            _flushSignal.Set();
+        }
+
         return sealedTable;
     }
 

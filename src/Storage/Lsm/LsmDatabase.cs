@@ -293,6 +293,7 @@ public sealed partial class LsmDatabase : IDisposable
                 SlowdownCount = _slowdowns,
                 StopCount = _stops,
                 MaxLevel0Tables = _maxLevel0Tables,
+                BackgroundWakeups = Interlocked.Read(ref _backgroundWakeups),
             };
         }
     }
@@ -309,6 +310,7 @@ public sealed partial class LsmDatabase : IDisposable
 
             _disposed = true;
             Monitor.PulseAll(_mutex);
+            SignalBackgroundWork();
         }
 
         _flushThread?.Join();
@@ -360,6 +362,8 @@ public sealed partial class LsmDatabase : IDisposable
 
         _tableCache.Dispose();
         _versions.Dispose();
+        _flushSignal.Dispose();
+        _compactionSignal.Dispose();
     }
 
     private ulong SequenceFor(LsmSnapshot? snapshot)
@@ -418,21 +422,14 @@ public sealed partial class LsmDatabase : IDisposable
         TableHandle handle = _tableCache.Acquire(file);
         try
         {
+            // One probe of the filter: TryGet reports whether the filter alone answered.
             Interlocked.Increment(ref _bloomChecks);
-            if (!handle.Reader.MayContainUserKey(key))
-            {
-                Interlocked.Increment(ref _bloomUseful);
-                kind = ValueKind.Deletion;
-                value = [];
-                return false;
-            }
-
-            if (handle.Reader.TryGet(key, sequence, out kind, out value))
+            if (handle.Reader.TryGet(key, sequence, out kind, out value, out bool filteredOut))
             {
                 return true;
             }
 
-            Interlocked.Increment(ref _bloomUseless);
+            Interlocked.Increment(ref filteredOut ? ref _bloomUseful : ref _bloomUseless);
             return false;
         }
         finally
@@ -442,7 +439,7 @@ public sealed partial class LsmDatabase : IDisposable
     }
 
     /// <summary>An iterator over one table that releases the table when disposed; null if the prefix filter rules the table out.</summary>
-    private IInternalIterator? OpenTableIterator(FileMetadata file, byte[]? filterPrefix)
+    private IInternalIterator? OpenTableIterator(FileMetadata file, byte[]? filterPrefix, bool fillCache = true)
     {
         TableHandle handle = _tableCache.Acquire(file);
         try
@@ -454,7 +451,7 @@ public sealed partial class LsmDatabase : IDisposable
                 return null;
             }
 
-            return new OwningIterator(handle.Reader.NewIterator(), handle.Release);
+            return new OwningIterator(handle.Reader.NewIterator(fillCache), handle.Release);
         }
         catch
         {

@@ -34,11 +34,23 @@ public sealed record LsmOptions
     /// <summary>L0 table count that starts an L0 → L1 compaction.</summary>
     public int Level0CompactionTrigger { get; init; } = 4;
 
-    /// <summary>L0 table count past which each write sleeps briefly, letting compaction catch up smoothly.</summary>
-    public int Level0SlowdownTrigger { get; init; } = 8;
+    /// <summary>
+    /// L0 table count from which writes are delayed to <see cref="DelayedWriteRate"/>, letting
+    /// compaction catch up smoothly. RocksDB's 20: level 0 absorbs bursts (one L0 → L1 compaction
+    /// then takes many tables at once, which also lowers write amplification) before any writer
+    /// waits. Measured on 1M random puts: with 8, writers slept at the trigger thousands of times.
+    /// </summary>
+    public int Level0SlowdownTrigger { get; init; } = 20;
 
-    /// <summary>L0 table count at which writes (and flushes) wait for compaction: reads never face more L0 tables.</summary>
-    public int Level0StopTrigger { get; init; } = 12;
+    /// <summary>L0 table count at which writes (and flushes) wait for compaction: reads never face more L0 tables. RocksDB's 36.</summary>
+    public int Level0StopTrigger { get; init; } = 36;
+
+    /// <summary>
+    /// Bytes per second writes are held to while L0 is past <see cref="Level0SlowdownTrigger"/>
+    /// (RocksDB's <c>delayed_write_rate</c>, 16 MiB/s): each write is charged its size and a
+    /// writer sleeps once the charge reaches a millisecond, rather than sleeping 1 ms per write.
+    /// </summary>
+    public long DelayedWriteRate { get; init; } = 16L << 20;
 
     /// <summary>
     /// Target size of L1; each deeper level is <see cref="LevelMultiplier"/> times larger. 16 MiB is
@@ -73,6 +85,7 @@ public sealed record LsmOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(Level0SlowdownTrigger, Level0CompactionTrigger);
         ArgumentOutOfRangeException.ThrowIfLessThan(Level0StopTrigger, Level0SlowdownTrigger);
         ArgumentOutOfRangeException.ThrowIfLessThan(LevelMultiplier, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(DelayedWriteRate, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(TargetFileSize, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxOpenTables, 8);
     }

@@ -40,11 +40,17 @@ public sealed record LsmStatistics
     /// <summary>(table bytes written by flush and compaction) / user bytes written.</summary>
     public double WriteAmplification => UserBytesWritten == 0 ? 0 : (double)(BytesFlushed + BytesCompactedWritten) / UserBytesWritten;
 
-    /// <summary>Writes delayed because L0 passed the slowdown trigger.</summary>
+    /// <summary>Sleeps of writers held to <see cref="LsmOptions.DelayedWriteRate"/> because L0 passed the slowdown trigger (one sleep pays the delay of many small writes).</summary>
     public long SlowdownCount { get; init; }
 
     /// <summary>Waits (up to 100 ms each) of writes for a flush (memtable queue full) or for compaction (L0 at the stop trigger).</summary>
     public long StopCount { get; init; }
+
+    /// <summary>
+    /// Times the flush or compaction thread was woken by a signal (a sealed memtable, an installed
+    /// version, a waiting writer or Flush), not counting its idle polls. Writes that seal nothing wake neither.
+    /// </summary>
+    public long BackgroundWakeups { get; init; }
 
     /// <summary>Most L0 tables ever present at once.</summary>
     public int MaxLevel0Tables { get; init; }

@@ -55,6 +55,31 @@ public sealed class LsmWritePathTests
     }
 
     [Fact]
+    public void A_lone_writer_that_seals_no_memtable_wakes_no_background_thread()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var options = LsmDatabaseTests.SmallOptions(fs) with { MemtableSizeBytes = 1 << 20 };
+        using var db = LsmDatabase.Open(Dir, options);
+        long before = db.GetStatistics().BackgroundWakeups;
+        for (int i = 0; i < 2000; i++)
+        {
+            db.Put(B($"key{i:D5}"), B($"value{i}"));
+            db.Delete(B($"key{i - 1:D5}"));
+        }
+
+        Assert.Equal(before, db.GetStatistics().BackgroundWakeups);
+        Assert.True(db.TryGet(B("key01999"), out byte[] last));
+        Assert.Equal("value1999", Encoding.UTF8.GetString(last));
+        Assert.False(db.TryGet(B("key01998"), out _));
+
+        // Sealing a memtable does wake the flush thread, which writes it to level 0.
+        db.Flush();
+        LsmStatistics after = db.GetStatistics();
+        Assert.True(after.BackgroundWakeups > before, "Flush did not signal the flush thread");
+        Assert.Equal(1, after.Flushes);
+    }
+
+    [Fact]
     public void With_compaction_slowed_level0_never_exceeds_the_stop_trigger()
     {
         var fs = new FaultInjectingFileSystem();
@@ -82,6 +107,41 @@ public sealed class LsmWritePathTests
         for (int i = 1100; i < 1500; i++)
         {
             Assert.True(db.TryGet(B($"key{i % 400:D4}"), out byte[] v));
+            Assert.Equal(new string('v', 40) + i, Encoding.UTF8.GetString(v));
+        }
+    }
+
+    [Fact]
+    public void With_the_default_triggers_level0_absorbs_a_burst_then_writes_are_delayed_and_bounded_at_the_stop_trigger()
+    {
+        var fs = new FaultInjectingFileSystem();
+        var defaults = new LsmOptions();
+        var options = LsmDatabaseTests.SmallOptions(fs) with
+        {
+            MemtableSizeBytes = 2048,
+            Level0CompactionTrigger = defaults.Level0CompactionTrigger,
+            Level0SlowdownTrigger = defaults.Level0SlowdownTrigger,
+            Level0StopTrigger = defaults.Level0StopTrigger,
+            DelayedWriteRate = 256 * 1024,
+            BeforeCompaction = () => Thread.Sleep(300),
+        };
+        using var db = LsmDatabase.Open(Dir, options);
+        int observedMax = 0;
+        for (int i = 0; i < 3000; i++)
+        {
+            db.Put(B($"key{i % 500:D4}"), B(new string('v', 40) + i));
+            observedMax = Math.Max(observedMax, db.GetStatistics().Levels[0].Tables);
+        }
+
+        LsmStatistics stats = db.GetStatistics();
+        Assert.InRange(stats.MaxLevel0Tables, options.Level0SlowdownTrigger, options.Level0StopTrigger);
+        Assert.InRange(observedMax, 1, options.Level0StopTrigger);
+        Assert.True(stats.SlowdownCount > 0, "writes past the slowdown trigger were not delayed");
+        db.WaitForCompactions();
+        Assert.InRange(db.GetStatistics().Levels[0].Tables, 0, options.Level0CompactionTrigger - 1);
+        for (int i = 2500; i < 3000; i++)
+        {
+            Assert.True(db.TryGet(B($"key{i % 500:D4}"), out byte[] v));
             Assert.Equal(new string('v', 40) + i, Encoding.UTF8.GetString(v));
         }
     }

@@ -2,8 +2,9 @@ namespace KvStore.Storage.Lsm.Iterators;
 
 /// <summary>
 /// The union of several sorted internal iterators, forward and reverse (LevelDB's
-/// MergingIterator). Children are few (memtables, L0 tables, one per deeper level), so the
-/// smallest or largest is found by a linear scan rather than a heap.
+/// MergingIterator). Moving forward, the children are kept in a binary min-heap by key (ties
+/// to the earlier child), so a step costs O(log n) comparisons: an L0 compaction can merge
+/// twenty tables. Reverse steps, rare, find the largest by a linear scan.
 /// </summary>
 /// <remarks>
 /// Invariant when moving forward: every non-current child is positioned at its first key
@@ -12,6 +13,11 @@ namespace KvStore.Storage.Lsm.Iterators;
 /// </remarks>
 internal sealed class MergingIterator(IReadOnlyList<IInternalIterator> children) : IInternalIterator
 {
+    private readonly IInternalIterator[] _children = [.. children];
+
+    // Forward direction only: indexes into _children of the valid children, a min-heap by (key, index).
+    private readonly int[] _heap = new int[children.Count];
+    private int _heapCount;
     private IInternalIterator? _current;
     private bool _forward = true;
 
@@ -25,7 +31,7 @@ internal sealed class MergingIterator(IReadOnlyList<IInternalIterator> children)
 
     public void SeekToFirst()
     {
-        foreach (IInternalIterator child in children)
+        foreach (IInternalIterator child in _children)
         {
             child.SeekToFirst();
         }
@@ -36,7 +42,7 @@ internal sealed class MergingIterator(IReadOnlyList<IInternalIterator> children)
 
     public void SeekToLast()
     {
-        foreach (IInternalIterator child in children)
+        foreach (IInternalIterator child in _children)
         {
             child.SeekToLast();
         }
@@ -47,7 +53,7 @@ internal sealed class MergingIterator(IReadOnlyList<IInternalIterator> children)
 
     public void Seek(ReadOnlySpan<byte> target)
     {
-        foreach (IInternalIterator child in children)
+        foreach (IInternalIterator child in _children)
         {
             child.Seek(target);
         }
@@ -62,7 +68,7 @@ internal sealed class MergingIterator(IReadOnlyList<IInternalIterator> children)
         if (!_forward)
         {
             byte[] key = current.Key.ToArray();
-            foreach (IInternalIterator child in children)
+            foreach (IInternalIterator child in _children)
             {
                 if (ReferenceEquals(child, current))
                 {
@@ -77,10 +83,20 @@ internal sealed class MergingIterator(IReadOnlyList<IInternalIterator> children)
             }
 
             _forward = true;
+            current.Next();
+            FindSmallest();
+            return;
         }
 
+        // Forward, the current child is the heap's top: advance it and restore the heap.
         current.Next();
-        FindSmallest();
+        if (!current.Valid)
+        {
+            _heap[0] = _heap[--_heapCount];
+        }
+
+        SiftDown(0);
+        _current = _heapCount > 0 ? _children[_heap[0]] : null;
     }
 
     public void Prev()
@@ -89,7 +105,7 @@ internal sealed class MergingIterator(IReadOnlyList<IInternalIterator> children)
         if (_forward)
         {
             byte[] key = current.Key.ToArray();
-            foreach (IInternalIterator child in children)
+            foreach (IInternalIterator child in _children)
             {
                 if (ReferenceEquals(child, current))
                 {
@@ -116,32 +132,78 @@ internal sealed class MergingIterator(IReadOnlyList<IInternalIterator> children)
 
     public void Dispose()
     {
-        foreach (IInternalIterator child in children)
+        foreach (IInternalIterator child in _children)
         {
             child.Dispose();
         }
     }
 
+    /// <summary>Rebuilds the heap from every valid child and takes its top as current.</summary>
     private void FindSmallest()
     {
-        IInternalIterator? smallest = null;
-        foreach (IInternalIterator child in children)
+        _heapCount = 0;
+        for (int i = 0; i < _children.Length; i++)
         {
-            if (child.Valid && (smallest == null || InternalKeyComparer.Compare(child.Key, smallest.Key) < 0))
+            if (_children[i].Valid)
             {
-                smallest = child;
+                _heap[_heapCount++] = i;
             }
         }
 
-        _current = smallest;
+        for (int i = (_heapCount / 2) - 1; i >= 0; i--)
+        {
+            SiftDown(i);
+        }
+
+        _current = _heapCount > 0 ? _children[_heap[0]] : null;
+    }
+
+    private void SiftDown(int position)
+    {
+        int count = _heapCount;
+        if (count == 0)
+        {
+            return;
+        }
+
+        int item = _heap[position];
+        while (true)
+        {
+            int child = (2 * position) + 1;
+            if (child >= count)
+            {
+                break;
+            }
+
+            if (child + 1 < count && Less(_heap[child + 1], _heap[child]))
+            {
+                child++;
+            }
+
+            if (!Less(_heap[child], item))
+            {
+                break;
+            }
+
+            _heap[position] = _heap[child];
+            position = child;
+        }
+
+        _heap[position] = item;
+    }
+
+    private bool Less(int a, int b)
+    {
+        int c = InternalKeyComparer.Compare(_children[a].Key, _children[b].Key);
+        return c < 0 || (c == 0 && a < b);
     }
 
     private void FindLargest()
     {
         IInternalIterator? largest = null;
-        for (int i = children.Count - 1; i >= 0; i--)
+        for (int i = _children.Length - 1; i >= 0; i--)
         {
-            IInternalIterator child = children[i];
+            IInternalIterator child = _children[i];
             if (child.Valid && (largest == null || InternalKeyComparer.Compare(child.Key, largest.Key) > 0))
             {
                 largest = child;
