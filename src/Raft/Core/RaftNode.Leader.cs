@@ -411,8 +411,9 @@ public sealed partial class RaftNode
             RespondToReadIndex(m, _log.Committed);
             return;
         }
-        _readIndexQueue.Add(_log.Committed, m);
-        _readIndexQueue.Ack(Id, m.Payload);
+        ulong id = ++_lastReadRequestId;
+        _readIndexQueue.Add(_log.Committed, m, id);
+        _readIndexQueue.Ack(Id, ReadIndexQueue.Context(id));
         _readHeartbeatPending = true;
     }
 

@@ -34,6 +34,8 @@ public sealed partial class RaftNode
     private long _uncommittedSize;
 
     private ReadIndexQueue _readIndexQueue = new();
+    // Ids of ReadIndex requests this node has led; they only grow, for the life of the node (see ReadIndexQueue).
+    private ulong _lastReadRequestId;
 
     /// <summary>ReadIndex requests that arrived before this leader committed an entry of its term (§6.4): answered once it has.</summary>
     private readonly List<Message> _pendingReadIndexMessages = [];

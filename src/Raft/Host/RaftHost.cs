@@ -51,6 +51,8 @@ public sealed class RaftHost : IDisposable
     private readonly ManualResetEventSlim _wake = new(false);
     private int _wakePending;
     private long _nextSequence;
+    // Read contexts are (incarnation, sequence): the sequence restarts with the process, the random incarnation does not repeat.
+    private readonly ulong _incarnation = (ulong)Random.Shared.NextInt64() | 1;
     private Thread? _thread;
     private volatile bool _stopping;
     private volatile HostFailedException? _failure;
@@ -529,12 +531,14 @@ public sealed class RaftHost : IDisposable
 
     private void ConfirmRead(HostedGroup g, ReadState rs)
     {
-        if (rs.RequestContext.Length != 8)
+        // A read state of another incarnation of this node (a response delayed across a restart) is
+        // not ours: its index may be older than a read we issued since.
+        if (rs.RequestContext.Length != 16 || BinaryPrimitives.ReadUInt64LittleEndian(rs.RequestContext.Span) != _incarnation)
         {
             return;
         }
 
-        ulong id = BinaryPrimitives.ReadUInt64LittleEndian(rs.RequestContext.Span);
+        ulong id = BinaryPrimitives.ReadUInt64LittleEndian(rs.RequestContext.Span[8..]);
         if (_reads.TryGetValue(id, out var read) && read.Index < 0)
         {
             read.Index = rs.Index;
@@ -642,7 +646,8 @@ public sealed class RaftHost : IDisposable
 
     private void DrainReads()
     {
-        Span<byte> context = stackalloc byte[8];
+        Span<byte> context = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(context, _incarnation);
         while (_readQueue.TryDequeue(out var read))
         {
             if (read.Completion.Task.IsCompleted)
@@ -662,7 +667,7 @@ public sealed class RaftHost : IDisposable
                 continue;
             }
 
-            BinaryPrimitives.WriteUInt64LittleEndian(context, read.Id);
+            BinaryPrimitives.WriteUInt64LittleEndian(context[8..], read.Id);
             try
             {
                 g.Node.ReadIndex(context.ToArray());
