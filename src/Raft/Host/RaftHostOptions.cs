@@ -25,7 +25,10 @@ public sealed record RaftHostOptions
     public TimeSpan ProposalTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Take a state machine snapshot and compact the log every this many applied entries; 0 never.</summary>
-    public long SnapshotEveryEntries { get; init; } = 10_000;
+    // 100,000 rather than 10,000: the snapshot is built on the host's loop thread and its cost grows with the
+    // whole state, so at 10,000 it took 28% of a loaded leader's CPU and halved put throughput (6.7k vs 12.2k
+    // puts/s at 256 clients, p99 419 vs 82 ms). Moving it off the loop thread is the real fix.
+    public long SnapshotEveryEntries { get; init; } = 100_000;
 
     /// <summary>Entries kept before a local snapshot's index, so slightly lagging followers catch up from the log.</summary>
     public long CompactionRetainEntries { get; init; } = 1_000;

@@ -11,7 +11,7 @@ namespace KvStore.Server.Cli;
 /// 127.0.0.1:2380 (peers). Flags override the `--config` JSON file, whose keys are the flag names
 /// without dashes: {"name": "n1", "data-dir": "...", "client-url": "...", "peer-url": "...",
 /// "initial-cluster": "n1=HOST:PORT,...", "initial-cluster-state": "new", "cluster-token": "...",
-/// "snapshot-every-entries": 10000, "compaction-retain-entries": 1000}.
+/// "snapshot-every-entries": 100000, "compaction-retain-entries": 1000}.
 /// </summary>
 public static class ServeCommand
 {
@@ -22,7 +22,7 @@ public static class ServeCommand
     private static readonly Option<string?> InitialCluster = new("--initial-cluster") { Description = "name=HOST:PORT,... peer URLs of the initial members. Default: this node alone." };
     private static readonly Option<string?> InitialClusterState = new("--initial-cluster-state") { Description = "'new' (bootstrap) or 'existing' (join after `member add`). Default new." };
     private static readonly Option<string?> ClusterToken = new("--cluster-token") { Description = "Peers with another token are refused. Default kvstore." };
-    private static readonly Option<long?> SnapshotEvery = new("--snapshot-every-entries") { Description = "Snapshot and compact the Raft log every N applied entries. Default 10000." };
+    private static readonly Option<long?> SnapshotEvery = new("--snapshot-every-entries") { Description = "Snapshot and compact the Raft log every N applied entries. Default 100000." };
     private static readonly Option<long?> RetainEntries = new("--compaction-retain-entries") { Description = "Log entries kept behind a snapshot for lagging followers. Default 1000." };
     private static readonly Option<FileInfo?> Config = new("--config") { Description = "JSON file with the same keys as the flags (without dashes)." };
     private static readonly Option<int?> ParentPid = new("--parent-pid") { Description = "Exit when this process is gone (used by `cluster up`)." };
@@ -58,7 +58,7 @@ public static class ServeCommand
                 InitialClusterState = Text(InitialClusterState, "initial-cluster-state") ?? "new",
                 ClusterToken = Text(ClusterToken, "cluster-token") ?? "kvstore",
                 SnapshotEveryEntries = parseResult.GetValue(SnapshotEvery)
-                    ?? (config.TryGetValue("snapshot-every-entries", out JsonElement s) ? s.GetInt64() : 10_000),
+                    ?? (config.TryGetValue("snapshot-every-entries", out JsonElement s) ? s.GetInt64() : 100_000),
                 CompactionRetainEntries = parseResult.GetValue(RetainEntries)
                     ?? (config.TryGetValue("compaction-retain-entries", out JsonElement r) ? r.GetInt64() : 1_000),
             };

@@ -39,7 +39,10 @@ public sealed record KvNodeOptions
     public int HeartbeatTicks { get; init; } = 2;
 
     /// <summary>Take a snapshot and compact the log every this many applied entries.</summary>
-    public long SnapshotEveryEntries { get; init; } = 10_000;
+    // 100,000 rather than 10,000: the snapshot is built on the host's loop thread and its cost grows with the
+    // whole state, so at 10,000 it took 28% of a loaded leader's CPU and halved put throughput (6.7k vs 12.2k
+    // puts/s at 256 clients, p99 419 vs 82 ms). Moving it off the loop thread is the real fix.
+    public long SnapshotEveryEntries { get; init; } = 100_000;
 
     /// <summary>Entries kept in the log behind a snapshot, for slightly lagging followers.</summary>
     public long CompactionRetainEntries { get; init; } = 1_000;
