@@ -40,4 +40,47 @@ public enum FrameType : byte
     MemberRemoveResponse = 39,
     MemberPromoteRequest = 40,
     MemberPromoteResponse = 41,
+
+    // Coordination (docs/coordination.md). Push frames (request id 0) have odd values with no request.
+    LeaseGrantRequest = 64,
+    LeaseGrantResponse = 65,
+    LeaseRevokeRequest = 66,
+    LeaseRevokeResponse = 67,
+    LeaseKeepAliveRequest = 68,
+    LeaseKeepAliveResponse = 69,
+    LeaseTimeToLiveRequest = 70,
+    LeaseTimeToLiveResponse = 71,
+    LeaseLeasesRequest = 72,
+    LeaseLeasesResponse = 73,
+
+    WatchCreateRequest = 80,
+    WatchCreateResponse = 81,
+    WatchCancelRequest = 82,
+    WatchCancelResponse = 83,
+    WatchProgressRequest = 84,
+    WatchProgressResponse = 85,
+    /// <summary>Push: <c>WatchEvents</c> of one watch.</summary>
+    WatchEvents = 87,
+
+    LockRequest = 96,
+    LockResponse = 97,
+    UnlockRequest = 98,
+    UnlockResponse = 99,
+    ValidateFencingTokenRequest = 100,
+    ValidateFencingTokenResponse = 101,
+
+    CampaignRequest = 112,
+    CampaignResponse = 113,
+    ProclaimRequest = 114,
+    ProclaimResponse = 115,
+    LeaderRequest = 116,
+    LeaderResponse = 117,
+    ResignRequest = 118,
+    ResignResponse = 119,
+    ObserveRequest = 120,
+    ObserveResponse = 121,
+    ObserveCancelRequest = 122,
+    ObserveCancelResponse = 123,
+    /// <summary>Push: an <c>ElectionObservation</c> of one observe stream.</summary>
+    ElectionObservation = 125,
 }

@@ -49,6 +49,12 @@ public sealed record KvNodeOptions
 
     public TimeSpan ProposalTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The node's clock: Raft ticks, lease expiry, lock delays and session stamps read it. Tests and
+    /// the fault-injection harness (clock nemesis) pass a skewed one; production uses the system's.
+    /// </summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
     /// <summary>The initial cluster with this node added when it was not listed.</summary>
     public IReadOnlyDictionary<string, string> EffectiveInitialCluster()
     {

@@ -11,7 +11,7 @@ public sealed class MessageFrameTypesTests
     {
         var requests = Enum.GetValues<FrameType>().Where(MessageFrameTypes.IsRequest).ToList();
 
-        Assert.Equal(10, requests.Count);
+        Assert.Equal(27, requests.Count);
         foreach (var request in requests)
         {
             var response = MessageFrameTypes.ResponseTypeOf(request);
@@ -38,7 +38,7 @@ public sealed class MessageFrameTypesTests
         Assert.False(MessageFrameTypes.IsRequest(FrameType.Hello));
         Assert.False(MessageFrameTypes.IsRequest(FrameType.PutResponse));
         Assert.False(MessageFrameTypes.IsRequest(FrameType.Error));
-        Assert.False(MessageFrameTypes.IsRequest((FrameType)64));
+        Assert.False(MessageFrameTypes.IsRequest((FrameType)200));
     }
 
     [Fact]
