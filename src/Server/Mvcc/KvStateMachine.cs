@@ -2,6 +2,7 @@ using Google.Protobuf;
 using KvStore.Client.Protocol.Messages;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
+using KvStore.Server.Leases;
 using KvStore.Server.Protos;
 using KvStore.Storage;
 using KvStore.Storage.IO;
@@ -33,6 +34,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
     private readonly MvccStore _store;
     private readonly bool _ownsStore;
     private readonly SessionTable _sessions;
+    private readonly long _minLeaseTtlSeconds;
 
     public KvStateMachine(MvccStore store, KvStateMachineOptions? options = null, bool ownsStore = false)
     {
@@ -42,6 +44,8 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         _store = store;
         _ownsStore = ownsStore;
         _sessions = new SessionTable(store, options);
+        _minLeaseTtlSeconds = (long)Math.Ceiling(options.MinLeaseTtl.TotalSeconds);
+        Leases = new LeaseTable(store);
     }
 
     /// <summary>Opens the group's store in <paramref name="directory"/> (created if needed, LSM WAL off) and owns it.</summary>
@@ -67,6 +71,16 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
     public MvccStore Store => _store;
 
     public long AppliedIndex => _store.State.AppliedIndex;
+
+    /// <summary>The leases of the applied state (read side; see <see cref="LeaseTable"/>).</summary>
+    public LeaseTable Leases { get; }
+
+    /// <summary>
+    /// Raised on the applying thread after a command that granted, checkpointed or ended leases has
+    /// been committed (the leader's <see cref="LeaseService"/> keeps its deadlines with it). A
+    /// handler must be quick and must not throw: it runs inside Apply.
+    /// </summary>
+    public event Action<LeaseChange>? LeaseChanged;
 
     public IReadOnlyList<object?> Apply(IReadOnlyList<Entry> entries)
     {
@@ -188,7 +202,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
                 response = SessionTable.ExpiredError(command.ClientId);
                 break;
             default:
-                (result, write) = Execute(command, write);
+                (result, write) = Execute(command, write, plan.Now);
                 response = Unwrap(result);
                 break;
         }
@@ -196,11 +210,19 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         _sessions.Write(plan, command.ClientId, command.Sequence, result, write.Batch);
         _store.Commit(write, entry.Index);
         _sessions.Committed(plan);
+        if (LeaseChanged is { } leaseChanged)
+        {
+            foreach (LeaseChange change in write.LeaseChanges)
+            {
+                leaseChanged(change);
+            }
+        }
+
         return response;
     }
 
     /// <summary>Runs the op; on a refused request the partial write is dropped for a fresh one, so nothing of it commits.</summary>
-    private (KvCommandResult Result, MvccWrite Write) Execute(KvCommand command, MvccWrite write)
+    private (KvCommandResult Result, MvccWrite Write) Execute(KvCommand command, MvccWrite write, long now)
     {
         try
         {
@@ -210,6 +232,9 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
                 KvCommand.OpOneofCase.DeleteRange => new KvCommandResult { DeleteRange = write.DeleteRange(command.DeleteRange) },
                 KvCommand.OpOneofCase.Txn => new KvCommandResult { Txn = write.Txn(command.Txn) },
                 KvCommand.OpOneofCase.Compact => new KvCommandResult { Compact = write.Compact(command.Compact) },
+                KvCommand.OpOneofCase.LeaseGrant => new KvCommandResult { LeaseGrant = write.GrantLease(command.LeaseGrant, now, _minLeaseTtlSeconds) },
+                KvCommand.OpOneofCase.LeaseRevoke => new KvCommandResult { LeaseRevoke = write.RevokeLease(command.LeaseRevoke, now) },
+                KvCommand.OpOneofCase.LeaseCheckpoint => new KvCommandResult { LeaseCheckpoint = write.CheckpointLeases(command.LeaseCheckpoint, now) },
                 _ => throw new MvccException(ErrorCode.InvalidArgument, "command has no operation"),
             };
             return (result, write);
@@ -228,6 +253,9 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         KvCommandResult.ResultOneofCase.DeleteRange => result.DeleteRange,
         KvCommandResult.ResultOneofCase.Txn => result.Txn,
         KvCommandResult.ResultOneofCase.Compact => result.Compact,
+        KvCommandResult.ResultOneofCase.LeaseGrant => result.LeaseGrant,
+        KvCommandResult.ResultOneofCase.LeaseRevoke => result.LeaseRevoke,
+        KvCommandResult.ResultOneofCase.LeaseCheckpoint => result.LeaseCheckpoint,
         KvCommandResult.ResultOneofCase.Error => result.Error,
         _ => new Error { Code = ErrorCode.Internal, Message = "a stored session result is empty" },
     };
