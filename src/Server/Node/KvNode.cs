@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
+using KvStore.Server.Leases;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Peers;
@@ -56,6 +57,11 @@ public sealed class KvNode : IAsyncDisposable
         _transport = transport;
         _host = host;
         Id = MemberIds.ForName(options.Name);
+        Leases = new LeaseService(
+            kv,
+            new RaftLeaseProposer(host, DefaultGroup, options.Clock),
+            new LeaseServiceOptions { ElectionTimeout = options.ElectionTimeout, Clock = options.Clock },
+            loggers.CreateLogger("leases"));
         ClusterId = MemberIds.ForCluster(options.ClusterToken);
     }
 
@@ -72,6 +78,9 @@ public sealed class KvNode : IAsyncDisposable
     public RaftHost Host => _host;
 
     public KvStateMachine StateMachine => _kv;
+
+    /// <summary>The leader-side lease service (deadlines, renewals, expiry); idle on followers.</summary>
+    public LeaseService Leases { get; }
 
     public IPEndPoint ClientEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the node has not been started");
 
@@ -124,7 +133,7 @@ public sealed class KvNode : IAsyncDisposable
         RaftHost? host = null;
         try
         {
-            kv = KvStateMachine.Open(Path.Combine(dir, "data"), fs);
+            kv = KvStateMachine.Open(Path.Combine(dir, "data"), fs, new KvStateMachineOptions { MinLeaseTtl = options.MinLeaseTtl });
             var snapshots = new FileSnapshotStore(fs, Path.Combine(dir, "snapshots"));
             transport = new TcpPeerTransport(
                 new PeerTransportOptions
@@ -170,6 +179,7 @@ public sealed class KvNode : IAsyncDisposable
                 new KvRequestHandler(node),
                 loggers.CreateLogger<ClientListener>());
             node._listener.Start();
+            node.Leases.Start();
             node._publisher = Task.Run(() => node.PublishClientUrlsAsync(node._stopping.Token));
             node._logger.LogInformation(
                 "node {Name} (id {Id:x16}) serving clients on {Client}, peers on {Peer}, data in {Dir}",
@@ -224,6 +234,8 @@ public sealed class KvNode : IAsyncDisposable
         {
             await _publisher.ConfigureAwait(false);
         }
+
+        await Leases.DisposeAsync().ConfigureAwait(false);
 
         _host.Dispose();
         _transport.Dispose();
