@@ -2,6 +2,7 @@ using Google.Protobuf;
 using KvStore.Client.Protocol.Messages;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
+using KvStore.Server.Locks;
 using KvStore.Server.Protos;
 using KvStore.Storage;
 using KvStore.Storage.IO;
@@ -65,6 +66,9 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
 
     /// <summary>The store, for local (serializable or ReadIndex-confirmed) reads: <see cref="MvccStore.Range"/>.</summary>
     public MvccStore Store => _store;
+
+    /// <summary>Which locks each applied command touched, for the node's lock service (see <see cref="LockActivityFeed"/>).</summary>
+    public LockActivityFeed LockActivity { get; } = new();
 
     public long AppliedIndex => _store.State.AppliedIndex;
 
@@ -133,6 +137,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
 
         _store.ReplaceContents(entries, appliedIndex);
         _sessions.Reload();
+        LockActivity.Restored();
     }
 
     public MvccStatus GetStatus() => _store.GetStatus();
@@ -196,6 +201,10 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         _sessions.Write(plan, command.ClientId, command.Sequence, result, write.Batch);
         _store.Commit(write, entry.Index);
         _sessions.Committed(plan);
+        if (result is not null)
+        {
+            LockActivity.Committed(command, write);
+        }
         return response;
     }
 
@@ -210,6 +219,9 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
                 KvCommand.OpOneofCase.DeleteRange => new KvCommandResult { DeleteRange = write.DeleteRange(command.DeleteRange) },
                 KvCommand.OpOneofCase.Txn => new KvCommandResult { Txn = write.Txn(command.Txn) },
                 KvCommand.OpOneofCase.Compact => new KvCommandResult { Compact = write.Compact(command.Compact) },
+                KvCommand.OpOneofCase.LockEnqueue => new KvCommandResult { LockEnqueue = LockTable.Enqueue(write, command.LockEnqueue) },
+                KvCommand.OpOneofCase.LockGrant => new KvCommandResult { LockGrant = LockTable.Grant(write, command.LockGrant, command.IssuedAtUnixMs) },
+                KvCommand.OpOneofCase.LockUnlock => new KvCommandResult { LockUnlock = LockTable.Unlock(write, command.LockUnlock) },
                 _ => throw new MvccException(ErrorCode.InvalidArgument, "command has no operation"),
             };
             return (result, write);
@@ -228,6 +240,9 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         KvCommandResult.ResultOneofCase.DeleteRange => result.DeleteRange,
         KvCommandResult.ResultOneofCase.Txn => result.Txn,
         KvCommandResult.ResultOneofCase.Compact => result.Compact,
+        KvCommandResult.ResultOneofCase.LockEnqueue => result.LockEnqueue,
+        KvCommandResult.ResultOneofCase.LockGrant => result.LockGrant,
+        KvCommandResult.ResultOneofCase.LockUnlock => result.LockUnlock,
         KvCommandResult.ResultOneofCase.Error => result.Error,
         _ => new Error { Code = ErrorCode.Internal, Message = "a stored session result is empty" },
     };

@@ -17,6 +17,7 @@ namespace KvStore.Server.Mvcc;
 /// 's' sessions:  's' | client id (u64 BE) -> SessionRecord (see SessionRecord.cs)
 /// 't' deadlines: 't' | deadline unix ms (u64 BE) | client id (u64 BE) -> u8 (0 = live session, 1 = expired marker)
 /// 'x' expired:   'x' | client id (u64 BE) -> deadline of the marker (i64 LE)
+/// 'g' grants:    'g' | lock name (raw) -> LockGrantRecord (see Locks/LockGrantRecord.cs): token, lock delay, holder key
 /// </code>
 /// esc(K) is an order-preserving, self-delimiting escape of the user key: each 0x00 byte becomes
 /// 0x00 0xFF and the key ends with 0x00 0x01 (the bytes encoding of FoundationDB's tuple layer and
@@ -42,6 +43,7 @@ public static class MvccKeys
     public const byte SessionTag = (byte)'s';
     public const byte DeadlineTag = (byte)'t';
     public const byte ExpiredSessionTag = (byte)'x';
+    public const byte GrantTag = (byte)'g';
 
     public const int RevisionSuffixSize = 8;
 
