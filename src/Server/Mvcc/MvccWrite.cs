@@ -12,7 +12,7 @@ namespace KvStore.Server.Mvcc;
 /// Reads through it (compares, prev_kv, ranges inside a txn) see the command's earlier writes.
 /// After an <see cref="MvccException"/> the write must be discarded: it may hold part of a txn.
 /// </summary>
-public sealed class MvccWrite
+public sealed partial class MvccWrite
 {
     private readonly SortedDictionary<byte[], KeyValue?> _overlay = new(ByteKeyComparer.Instance);
     private long _keyCountDelta;
@@ -210,6 +210,11 @@ public sealed class MvccWrite
             throw new MvccException(ErrorCode.KeyNotFound, $"put: key {Describe(key)} does not exist (ignore_value/ignore_lease need an existing key)");
         }
 
+        if (!request.IgnoreLease && request.Lease != 0)
+        {
+            RequireLiveLease(request.Lease, "put");
+        }
+
         var kv = new KeyValue
         {
             Key = request.Key,
@@ -221,6 +226,7 @@ public sealed class MvccWrite
         };
         var record = new VersionRecord(false, _sub, kv.CreateRevision, kv.Version, kv.Lease, kv.Value.Memory);
         Record(key, record, kv, eventType: 0);
+        MoveAttachment(key, previous?.Lease ?? 0, kv.Lease);
         if (previous == null)
         {
             _keyCountDelta++;
@@ -244,6 +250,7 @@ public sealed class MvccWrite
         {
             byte[] key = kv.Key.ToByteArray();
             Record(key, VersionRecord.Tombstone(_sub), null, eventType: 1);
+            MoveAttachment(key, kv.Lease, 0);
             _keyCountDelta--;
         }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
+using KvStore.Server.Locks;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Peers;
@@ -43,6 +44,7 @@ public sealed class KvNode : IAsyncDisposable
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<ulong> _peerIds = [];
     private ClientListener? _listener;
+    private LockService? _locks;
     private Task? _publisher;
     private int _disposed;
 
@@ -72,6 +74,9 @@ public sealed class KvNode : IAsyncDisposable
     public RaftHost Host => _host;
 
     public KvStateMachine StateMachine => _kv;
+
+    /// <summary>The lock service (grants on the leader; waiters and election observers on every node).</summary>
+    public LockService Locks => _locks ?? throw new InvalidOperationException("the node has not been started");
 
     public IPEndPoint ClientEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the node has not been started");
 
@@ -158,6 +163,8 @@ public sealed class KvNode : IAsyncDisposable
             members.Changed += node.ConnectPeers;
             node.ConnectPeers(members.Members);
             host.Start();
+            node._locks = new LockService(host, DefaultGroup, kv, new AppliedLeaseLiveness(kv.Leases), options.Clock, loggers.CreateLogger("locks"));
+            node._locks.Start();
             await host.AddGroupAsync(DefaultGroup, voters, new MembershipStateMachine(kv, members)).WaitAsync(cancellationToken).ConfigureAwait(false);
 
             node._listener = new ClientListener(
@@ -223,6 +230,11 @@ public sealed class KvNode : IAsyncDisposable
         if (_publisher is not null)
         {
             await _publisher.ConfigureAwait(false);
+        }
+
+        if (_locks is not null)
+        {
+            await _locks.DisposeAsync().ConfigureAwait(false);
         }
 
         _host.Dispose();

@@ -4,6 +4,7 @@ using KvStore.Client.Protocol;
 using KvStore.Client.Protocol.Messages;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
+using KvStore.Server.Locks;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Protos;
@@ -32,10 +33,15 @@ namespace KvStore.Server.Node;
 public sealed class KvRequestHandler : IRequestHandler
 {
     private readonly KvNode _node;
+    private readonly LockRequestHandler _locks;
+    private readonly ElectionRequestHandler _elections;
 
     public KvRequestHandler(KvNode node)
     {
         _node = node;
+        var lockProposer = new LockProposer(node);
+        _locks = new LockRequestHandler(lockProposer, node.Locks);
+        _elections = new ElectionRequestHandler(lockProposer, node.Locks, _locks);
     }
 
     private ulong Group => KvNode.DefaultGroup;
@@ -52,6 +58,15 @@ public sealed class KvRequestHandler : IRequestHandler
         FrameType.MemberAddRequest => new(MemberAddAsync((MemberAddRequest)request, cancellationToken)),
         FrameType.MemberRemoveRequest => new(MemberRemoveAsync((MemberRemoveRequest)request, cancellationToken)),
         FrameType.MemberPromoteRequest => new(MemberPromoteAsync((MemberPromoteRequest)request, cancellationToken)),
+        FrameType.LockRequest => new(_locks.LockAsync((LockRequest)request, cancellationToken)),
+        FrameType.UnlockRequest => new(_locks.UnlockAsync((UnlockRequest)request, cancellationToken)),
+        FrameType.ValidateFencingTokenRequest => new(_locks.ValidateFencingTokenAsync((ValidateFencingTokenRequest)request, cancellationToken)),
+        FrameType.CampaignRequest => new(_elections.CampaignAsync((CampaignRequest)request, cancellationToken)),
+        FrameType.ProclaimRequest => new(_elections.ProclaimAsync((ProclaimRequest)request, cancellationToken)),
+        FrameType.LeaderRequest => new(_elections.LeaderAsync((LeaderRequest)request, cancellationToken)),
+        FrameType.ResignRequest => new(_elections.ResignAsync((ResignRequest)request, cancellationToken)),
+        FrameType.ObserveRequest => new(_elections.Observe((ObserveRequest)request, context)),
+        FrameType.ObserveCancelRequest => new(_elections.ObserveCancel((ObserveCancelRequest)request, context)),
         _ => throw new KvStoreProtocolException(ErrorCode.UnknownType, $"request type {(byte)type} is not served by this node"),
     };
 

@@ -163,15 +163,34 @@ public sealed class LockCommandTests : IDisposable
         LockEnqueueResult a = Enqueue(_machine, Name, lease: 1);
         Grant(_machine, a, lockDelayMs: 5_000);
 
-        MvccWrite write = _machine.Store.BeginWrite();
-        write.DeleteRange(new DeleteRangeRequest { Key = a.Key });
-        LockTable.NoteExpiredHolders(write, issuedAtUnixMs: 7_777);
-        _machine.Store.Commit(write, null);
+        Apply(_machine, new KvCommand { LeaseRevoke = new LeaseRevokeCommand { Id = 1, Expired = true } });
 
         LockGrantRecord record = LockTable.Read(_machine.Store, "jobs/lock"u8)!;
-        Assert.Equal(7_777, record.ExpiredAtUnixMs);
+        Assert.Equal(_clock, record.ExpiredAtUnixMs);
         Assert.Equal(5_000, record.LockDelayMs);
-        Assert.Equal(0, LockTable.ReadHolder(_machine.Store, "jobs/lock"u8).Holder?.CreateRevision ?? 0);
+        Assert.Null(LockTable.ReadHolder(_machine.Store, "jobs/lock"u8).Holder);
+    }
+
+    [Fact]
+    public void AClientRevokeOrUnlockFreesTheLockWithoutLockDelay()
+    {
+        LockEnqueueResult a = Enqueue(_machine, Name, lease: 1);
+        Grant(_machine, a, lockDelayMs: 5_000);
+        Apply(_machine, new KvCommand { LeaseRevoke = new LeaseRevokeCommand { Id = 1, Expired = false } });
+
+        LockGrantRecord record = LockTable.Read(_machine.Store, "jobs/lock"u8)!;
+        Assert.Equal(0, record.ExpiredAtUnixMs);
+        Assert.Null(LockTable.ReadHolder(_machine.Store, "jobs/lock"u8).Holder);
+        Assert.False(FencedPut(_machine, Name, a.CreateRevision, "x", "after revoke").Succeeded);
+    }
+
+    [Fact]
+    public void AWaiterNeedsALiveLease()
+    {
+        object result = Apply(_machine, new KvCommand { LockEnqueue = new LockEnqueue { Name = ByteString.CopyFromUtf8(Name), Lease = 77 } });
+
+        Assert.Equal(ErrorCode.LeaseNotFound, Assert.IsType<Error>(result).Code);
+        Assert.Null(LockTable.Read(_machine.Store, "jobs/lock"u8));
     }
 
     [Fact]
@@ -187,11 +206,19 @@ public sealed class LockCommandTests : IDisposable
         Assert.Equal(0, _machine.Store.CurrentRevision);
     }
 
-    internal static LockEnqueueResult Enqueue(KvStateMachine machine, string name, long lease, string value = "") =>
-        Assert.IsType<LockEnqueueResult>(machine.ApplyCommand(new KvCommand
+    /// <summary>Grants lease <paramref name="lease"/> (60 s) unless it exists, then enqueues a waiter with it.</summary>
+    internal static LockEnqueueResult Enqueue(KvStateMachine machine, string name, long lease, string value = "")
+    {
+        if (!machine.Leases.Exists(lease))
+        {
+            Assert.IsType<LeaseGrantResponse>(machine.ApplyCommand(new KvCommand { LeaseGrant = new LeaseGrantRequest { Id = lease, TtlSeconds = 60 } }));
+        }
+
+        return Assert.IsType<LockEnqueueResult>(machine.ApplyCommand(new KvCommand
         {
             LockEnqueue = new LockEnqueue { Name = ByteString.CopyFromUtf8(name), Lease = lease, Value = ByteString.CopyFromUtf8(value) },
         }));
+    }
 
     private LockGrantResult Grant(KvStateMachine machine, LockEnqueueResult waiter, long lockDelayMs = 0) =>
         Assert.IsType<LockGrantResult>(Apply(machine, new KvCommand
