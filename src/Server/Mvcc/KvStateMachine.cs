@@ -2,6 +2,7 @@ using Google.Protobuf;
 using KvStore.Client.Protocol.Messages;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
+using KvStore.Server.Locks;
 using KvStore.Server.Leases;
 using KvStore.Server.Protos;
 using KvStore.Storage;
@@ -69,6 +70,9 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
 
     /// <summary>The store, for local (serializable or ReadIndex-confirmed) reads: <see cref="MvccStore.Range"/>.</summary>
     public MvccStore Store => _store;
+
+    /// <summary>Which locks each applied command touched, for the node's lock service (see <see cref="LockActivityFeed"/>).</summary>
+    public LockActivityFeed LockActivity { get; } = new();
 
     public long AppliedIndex => _store.State.AppliedIndex;
 
@@ -147,6 +151,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
 
         _store.ReplaceContents(entries, appliedIndex);
         _sessions.Reload();
+        LockActivity.Restored();
     }
 
     public MvccStatus GetStatus() => _store.GetStatus();
@@ -210,6 +215,10 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         _sessions.Write(plan, command.ClientId, command.Sequence, result, write.Batch);
         _store.Commit(write, entry.Index);
         _sessions.Committed(plan);
+        if (result is not null)
+        {
+            LockActivity.Committed(command, write);
+        }
         if (LeaseChanged is { } leaseChanged)
         {
             foreach (LeaseChange change in write.LeaseChanges)
@@ -232,11 +241,20 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
                 KvCommand.OpOneofCase.DeleteRange => new KvCommandResult { DeleteRange = write.DeleteRange(command.DeleteRange) },
                 KvCommand.OpOneofCase.Txn => new KvCommandResult { Txn = write.Txn(command.Txn) },
                 KvCommand.OpOneofCase.Compact => new KvCommandResult { Compact = write.Compact(command.Compact) },
+                KvCommand.OpOneofCase.LockEnqueue => new KvCommandResult { LockEnqueue = LockTable.Enqueue(write, command.LockEnqueue) },
+                KvCommand.OpOneofCase.LockGrant => new KvCommandResult { LockGrant = LockTable.Grant(write, command.LockGrant, now) },
+                KvCommand.OpOneofCase.LockUnlock => new KvCommandResult { LockUnlock = LockTable.Unlock(write, command.LockUnlock) },
                 KvCommand.OpOneofCase.LeaseGrant => new KvCommandResult { LeaseGrant = write.GrantLease(command.LeaseGrant, now, _minLeaseTtlSeconds) },
                 KvCommand.OpOneofCase.LeaseRevoke => new KvCommandResult { LeaseRevoke = write.RevokeLease(command.LeaseRevoke, now) },
                 KvCommand.OpOneofCase.LeaseCheckpoint => new KvCommandResult { LeaseCheckpoint = write.CheckpointLeases(command.LeaseCheckpoint, now) },
                 _ => throw new MvccException(ErrorCode.InvalidArgument, "command has no operation"),
             };
+            if (command.OpCase == KvCommand.OpOneofCase.LeaseRevoke && command.LeaseRevoke.Expired)
+            {
+                // Lock-delay (Chubby) applies only after an expiry: the locks whose holder this deleted remember when.
+                LockTable.NoteExpiredHolders(write, now);
+            }
+
             return (result, write);
         }
         catch (MvccException e)
@@ -253,6 +271,9 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         KvCommandResult.ResultOneofCase.DeleteRange => result.DeleteRange,
         KvCommandResult.ResultOneofCase.Txn => result.Txn,
         KvCommandResult.ResultOneofCase.Compact => result.Compact,
+        KvCommandResult.ResultOneofCase.LockEnqueue => result.LockEnqueue,
+        KvCommandResult.ResultOneofCase.LockGrant => result.LockGrant,
+        KvCommandResult.ResultOneofCase.LockUnlock => result.LockUnlock,
         KvCommandResult.ResultOneofCase.LeaseGrant => result.LeaseGrant,
         KvCommandResult.ResultOneofCase.LeaseRevoke => result.LeaseRevoke,
         KvCommandResult.ResultOneofCase.LeaseCheckpoint => result.LeaseCheckpoint,

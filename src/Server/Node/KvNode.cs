@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
 using KvStore.Server.Leases;
+using KvStore.Server.Locks;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Peers;
@@ -44,6 +45,7 @@ public sealed class KvNode : IAsyncDisposable
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<ulong> _peerIds = [];
     private ClientListener? _listener;
+    private LockService? _locks;
     private Task? _publisher;
     private int _disposed;
 
@@ -81,6 +83,8 @@ public sealed class KvNode : IAsyncDisposable
 
     /// <summary>The leader-side lease service (deadlines, renewals, expiry); idle on followers.</summary>
     public LeaseService Leases { get; }
+    /// <summary>The lock service (grants on the leader; waiters and election observers on every node).</summary>
+    public LockService Locks => _locks ?? throw new InvalidOperationException("the node has not been started");
 
     public IPEndPoint ClientEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the node has not been started");
 
@@ -167,6 +171,8 @@ public sealed class KvNode : IAsyncDisposable
             members.Changed += node.ConnectPeers;
             node.ConnectPeers(members.Members);
             host.Start();
+            node._locks = new LockService(host, DefaultGroup, kv, new AppliedLeaseLiveness(kv.Leases), options.Clock, loggers.CreateLogger("locks"));
+            node._locks.Start();
             await host.AddGroupAsync(DefaultGroup, voters, new MembershipStateMachine(kv, members)).WaitAsync(cancellationToken).ConfigureAwait(false);
 
             node._listener = new ClientListener(
@@ -236,6 +242,10 @@ public sealed class KvNode : IAsyncDisposable
         }
 
         await Leases.DisposeAsync().ConfigureAwait(false);
+        if (_locks is not null)
+        {
+            await _locks.DisposeAsync().ConfigureAwait(false);
+        }
 
         _host.Dispose();
         _transport.Dispose();

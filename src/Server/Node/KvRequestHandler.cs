@@ -5,6 +5,7 @@ using KvStore.Client.Protocol.Messages;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
 using KvStore.Server.Leases;
+using KvStore.Server.Locks;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Protos;
@@ -34,11 +35,16 @@ public sealed class KvRequestHandler : IRequestHandler
 {
     private readonly KvNode _node;
     private readonly LeaseRequests _leases;
+    private readonly LockRequestHandler _locks;
+    private readonly ElectionRequestHandler _elections;
 
     public KvRequestHandler(KvNode node)
     {
         _node = node;
         _leases = new LeaseRequests(node);
+        var lockProposer = new LockProposer(node);
+        _locks = new LockRequestHandler(lockProposer, node.Locks);
+        _elections = new ElectionRequestHandler(lockProposer, node.Locks, _locks);
     }
 
     private ulong Group => KvNode.DefaultGroup;
@@ -62,6 +68,15 @@ public sealed class KvRequestHandler : IRequestHandler
         FrameType.LeaseKeepAliveRequest => new(Stamped(_leases.KeepAlive((LeaseKeepAliveRequest)request))),
         FrameType.LeaseTimeToLiveRequest => new(Stamped(_leases.TimeToLive((LeaseTimeToLiveRequest)request))),
         FrameType.LeaseLeasesRequest => new(LeaseListAsync(cancellationToken)),
+        FrameType.LockRequest => new(_locks.LockAsync((LockRequest)request, cancellationToken)),
+        FrameType.UnlockRequest => new(_locks.UnlockAsync((UnlockRequest)request, cancellationToken)),
+        FrameType.ValidateFencingTokenRequest => new(_locks.ValidateFencingTokenAsync((ValidateFencingTokenRequest)request, cancellationToken)),
+        FrameType.CampaignRequest => new(_elections.CampaignAsync((CampaignRequest)request, cancellationToken)),
+        FrameType.ProclaimRequest => new(_elections.ProclaimAsync((ProclaimRequest)request, cancellationToken)),
+        FrameType.LeaderRequest => new(_elections.LeaderAsync((LeaderRequest)request, cancellationToken)),
+        FrameType.ResignRequest => new(_elections.ResignAsync((ResignRequest)request, cancellationToken)),
+        FrameType.ObserveRequest => new(_elections.Observe((ObserveRequest)request, context)),
+        FrameType.ObserveCancelRequest => new(_elections.ObserveCancel((ObserveCancelRequest)request, context)),
         _ => throw new KvStoreProtocolException(ErrorCode.UnknownType, $"request type {(byte)type} is not served by this node"),
     };
 
