@@ -68,10 +68,18 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
 
     public long AppliedIndex => _store.State.AppliedIndex;
 
+    /// <summary>
+    /// Called on the applying thread after a batch of entries that advanced the revision, and after
+    /// a snapshot restore: the watch hub's wake-up (issue 5). It must return at once and not throw —
+    /// the apply loop is the hot path and waits for no watcher.
+    /// </summary>
+    public Action? RevisionAdvanced { get; set; }
+
     public IReadOnlyList<object?> Apply(IReadOnlyList<Entry> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
         var results = new List<object?>(entries.Count);
+        long revisionBefore = _store.State.Revision;
         foreach (Entry entry in entries)
         {
             long applied = AppliedIndex;
@@ -105,6 +113,11 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
             results.Add(ApplyEntry(entry));
         }
 
+        if (_store.State.Revision != revisionBefore)
+        {
+            RevisionAdvanced?.Invoke();
+        }
+
         return results;
     }
 
@@ -133,6 +146,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
 
         _store.ReplaceContents(entries, appliedIndex);
         _sessions.Reload();
+        RevisionAdvanced?.Invoke();
     }
 
     public MvccStatus GetStatus() => _store.GetStatus();

@@ -5,6 +5,7 @@ using KvStore.Raft.Host;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Peers;
+using KvStore.Server.Watch;
 using KvStore.Storage.IO;
 using KvStore.Storage.Log;
 using Microsoft.Extensions.Logging;
@@ -39,6 +40,7 @@ public sealed class KvNode : IAsyncDisposable
     private readonly KvStateMachine _kv;
     private readonly TcpPeerTransport _transport;
     private readonly RaftHost _host;
+    private readonly WatchHub _watchHub;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<ulong> _peerIds = [];
@@ -46,8 +48,10 @@ public sealed class KvNode : IAsyncDisposable
     private Task? _publisher;
     private int _disposed;
 
-    private KvNode(KvNodeOptions options, ILoggerFactory loggers, SegmentedLogStore log, KvStateMachine kv, MemberDirectory members, TcpPeerTransport transport, RaftHost host)
+    private KvNode(KvNodeOptions options, ILoggerFactory loggers, SegmentedLogStore log, KvStateMachine kv, MemberDirectory members, TcpPeerTransport transport, RaftHost host, WatchHub watchHub)
     {
+        _watchHub = watchHub;
+        Watches = new WatchService(watchHub);
         _options = options;
         _logger = loggers.CreateLogger("node");
         _log = log;
@@ -72,6 +76,9 @@ public sealed class KvNode : IAsyncDisposable
     public RaftHost Host => _host;
 
     public KvStateMachine StateMachine => _kv;
+
+    /// <summary>This node's watches, fed by its state machine after each applied batch.</summary>
+    public WatchService Watches { get; }
 
     public IPEndPoint ClientEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the node has not been started");
 
@@ -122,9 +129,15 @@ public sealed class KvNode : IAsyncDisposable
         KvStateMachine? kv = null;
         TcpPeerTransport? transport = null;
         RaftHost? host = null;
+        WatchHub? watchHub = null;
         try
         {
             kv = KvStateMachine.Open(Path.Combine(dir, "data"), fs);
+            watchHub = new WatchHub(
+                kv.Store,
+                new WatchHubOptions { Clock = options.Clock, ClusterId = MemberIds.ForCluster(options.ClusterToken), MemberId = id, GroupId = DefaultGroup },
+                loggers.CreateLogger("watch"));
+            kv.RevisionAdvanced = watchHub.NotifyApplied;
             var snapshots = new FileSnapshotStore(fs, Path.Combine(dir, "snapshots"));
             transport = new TcpPeerTransport(
                 new PeerTransportOptions
@@ -154,7 +167,7 @@ public sealed class KvNode : IAsyncDisposable
                 log,
                 snapshots,
                 transport);
-            var node = new KvNode(options, loggers, log, kv, members, transport, host);
+            var node = new KvNode(options, loggers, log, kv, members, transport, host, watchHub);
             members.Changed += node.ConnectPeers;
             node.ConnectPeers(members.Members);
             host.Start();
@@ -180,6 +193,11 @@ public sealed class KvNode : IAsyncDisposable
         {
             host?.Dispose();
             transport?.Dispose();
+            if (watchHub is not null)
+            {
+                await watchHub.DisposeAsync().ConfigureAwait(false);
+            }
+
             kv?.Dispose();
             log.Dispose();
             throw;
@@ -227,6 +245,7 @@ public sealed class KvNode : IAsyncDisposable
 
         _host.Dispose();
         _transport.Dispose();
+        await _watchHub.DisposeAsync().ConfigureAwait(false);
         _kv.Dispose();
         _log.Dispose();
         _stopping.Dispose();
