@@ -11,9 +11,11 @@ namespace KvStore.Raft.Host;
 /// <list type="number">
 /// <item>takes queued commands, proposals, reads and inbound messages, and ticks every group when a tick is due;</item>
 /// <item>collects the Ready of every group with work;</item>
+/// <item>sends the leaders' Appends and Heartbeats (<see cref="Ready.EarlyMessages"/>), so followers persist in
+/// parallel with this node's fsync;</item>
 /// <item>installs snapshots, appends every group's entries and hard state to the one
 /// <see cref="IRaftLogStore"/> and syncs it ONCE for the whole batch (group commit across groups);</item>
-/// <item>sends all messages, one batch per destination node;</item>
+/// <item>sends the other messages (votes, append responses), one batch per destination node;</item>
 /// <item>applies committed entries to each group's state machine, completes proposals, serves reads;</item>
 /// <item>advances every node, then snapshots and compacts groups whose log has grown.</item>
 /// </list>
@@ -342,7 +344,11 @@ public sealed class RaftHost : IDisposable
             return false;
         }
 
-        // 1-2. Persist every group's state, then one fsync for all of them.
+        // 1. The leaders' Appends and Heartbeats go out before the fsync below, so followers persist in parallel
+        // with this node (dissertation §10.2.1); a leader counts its own entries only once Advance says they are durable.
+        SendMessages(early: true);
+
+        // 2-3. Persist every group's state, then one fsync for all of them.
         bool mustSync = false;
         foreach (var (g, ready) in _readies)
         {
@@ -365,35 +371,8 @@ public sealed class RaftHost : IDisposable
             _log.Sync();
         }
 
-        // 3. Send, batched per destination node across all groups.
-        foreach (var (g, ready) in _readies)
-        {
-            foreach (var m in ready.Messages)
-            {
-                var stamped = m.Group == g.Id ? m : m with { Group = g.Id };
-                if (!_outbox.TryGetValue(m.To, out var batch))
-                {
-                    batch = [];
-                    _outbox[m.To] = batch;
-                }
-
-                batch.Add(stamped);
-                if (m.Type == MessageType.Snapshot && m.ChunkLast)
-                {
-                    _snapshotsSent.Add((g, m.To));
-                }
-            }
-        }
-
-        foreach (var (to, batch) in _outbox)
-        {
-            if (batch.Count > 0)
-            {
-                // The transport owns the list it is given; keep a fresh one for the next iteration.
-                _transport.Send(to, batch);
-                _outbox[to] = [];
-            }
-        }
+        // 4. Send what vouches for this node's disk (votes, append responses), batched per destination across groups.
+        SendMessages(early: false);
 
         // 4-5. Apply, complete proposals, serve reads.
         foreach (var (g, ready) in _readies)
@@ -441,6 +420,38 @@ public sealed class RaftHost : IDisposable
         }
 
         return true;
+    }
+
+    private void SendMessages(bool early)
+    {
+        foreach (var (g, ready) in _readies)
+        {
+            foreach (var m in early ? ready.EarlyMessages : ready.Messages)
+            {
+                var stamped = m.Group == g.Id ? m : m with { Group = g.Id };
+                if (!_outbox.TryGetValue(m.To, out var batch))
+                {
+                    batch = [];
+                    _outbox[m.To] = batch;
+                }
+
+                batch.Add(stamped);
+                if (m.Type == MessageType.Snapshot && m.ChunkLast)
+                {
+                    _snapshotsSent.Add((g, m.To));
+                }
+            }
+        }
+
+        foreach (var (to, batch) in _outbox)
+        {
+            if (batch.Count > 0)
+            {
+                // The transport owns the list it is given; keep a fresh one for the next iteration.
+                _transport.Send(to, batch);
+                _outbox[to] = [];
+            }
+        }
     }
 
     private void Apply(HostedGroup g, IReadOnlyList<Entry> committed)
