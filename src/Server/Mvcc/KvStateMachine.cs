@@ -145,7 +145,21 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         return Apply([Entry.Normal(AppliedIndex + 1, 0, command.ToByteArray())])[0]!;
     }
 
-    public ReadOnlyMemory<byte> TakeSnapshot() => MvccSnapshotFormat.Write(AppliedIndex, _store.ExportEntries());
+    public ReadOnlyMemory<byte> TakeSnapshot() => CaptureSnapshot()();
+
+    /// <summary>Pins the store's contents now (an LSM snapshot, which includes the applied index); the returned function serializes them on any thread.</summary>
+    public Func<ReadOnlyMemory<byte>> CaptureSnapshot()
+    {
+        long applied = AppliedIndex;
+        LsmSnapshot pinned = _store.PinContents();
+        return () =>
+        {
+            using (pinned)
+            {
+                return MvccSnapshotFormat.Write(applied, _store.ExportEntries(pinned));
+            }
+        };
+    }
 
     /// <summary>
     /// Replaces the whole state with the snapshot's. The snapshot is checked completely first:
