@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
+using KvStore.Server.FaultInjection;
 using KvStore.Server.Node;
+using KvStore.Storage.IO;
 using Microsoft.Extensions.Logging;
 
 namespace KvStore.Server.Cli;
@@ -28,10 +30,14 @@ public static class ServeCommand
     private static readonly Option<int?> ParentPid = new("--parent-pid") { Description = "Exit when this process is gone (used by `cluster up`)." };
     private static readonly Option<string?> LogLevelOption = new("--log-level") { Description = "trace|debug|information|warning|error. Default information." };
 
+    // Test-only switches of the fault-injection harness (docs/fault-injection.md); never in a config file.
+    private static readonly Option<DirectoryInfo?> FaultInjectionDir = new("--fault-injection-dir") { Description = "TEST ONLY: let the fault-injection harness skew this node's clock through DIR/clock. Never in production." };
+    private static readonly Option<bool> FaultLoseUnsyncedWrites = new("--fault-lose-unsynced-writes") { Description = "TEST ONLY (needs --fault-injection-dir): keep unsynced writes in process memory, so a kill loses them as a power cut would." };
+
     public static Command Create()
     {
         var command = new Command("serve", "Run a KvStore node.");
-        foreach (Option option in new Option[] { Name, DataDir, ClientUrl, PeerUrl, InitialCluster, InitialClusterState, ClusterToken, SnapshotEvery, RetainEntries, Config, ParentPid, LogLevelOption })
+        foreach (Option option in new Option[] { Name, DataDir, ClientUrl, PeerUrl, InitialCluster, InitialClusterState, ClusterToken, SnapshotEvery, RetainEntries, Config, ParentPid, LogLevelOption, FaultInjectionDir, FaultLoseUnsyncedWrites })
         {
             command.Options.Add(option);
         }
@@ -68,6 +74,10 @@ public static class ServeCommand
             }
 
             level = Enum.Parse<LogLevel>(parseResult.GetValue(LogLevelOption) ?? "information", ignoreCase: true);
+            if (parseResult.GetValue(FaultLoseUnsyncedWrites) && parseResult.GetValue(FaultInjectionDir) is null)
+            {
+                throw new ArgumentException("--fault-lose-unsynced-writes is a fault-injection switch: it needs --fault-injection-dir");
+            }
         }
         catch (Exception ex) when (ex is FormatException or JsonException or IOException or ArgumentException or InvalidOperationException)
         {
@@ -92,6 +102,7 @@ public static class ServeCommand
                 TaskScheduler.Default);
         }
 
+        await using ClockControlFile? clockControl = StartFaultInjection(parseResult, loggers, ref options);
         KvNode node;
         try
         {
@@ -123,6 +134,33 @@ public static class ServeCommand
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Under <c>--fault-injection-dir</c> only: a skewable clock driven by the directory's control file,
+    /// and with <c>--fault-lose-unsynced-writes</c> storage that keeps unsynced writes in memory.
+    /// </summary>
+    private static ClockControlFile? StartFaultInjection(ParseResult parseResult, ILoggerFactory loggers, ref KvNodeOptions options)
+    {
+        if (parseResult.GetValue(FaultInjectionDir) is not { } directory)
+        {
+            return null;
+        }
+
+        ILogger logger = loggers.CreateLogger("fault-injection");
+        directory.Create();
+        var clock = new SkewedClock();
+        options = options with { Clock = clock };
+        if (parseResult.GetValue(FaultLoseUnsyncedWrites))
+        {
+            options = options with { FileSystem = new BufferUntilSyncFileSystem(PhysicalFileSystem.Instance) };
+        }
+
+        logger.LogWarning(
+            "FAULT INJECTION ENABLED (test only): clock controlled by {Path}{Storage}",
+            Path.Combine(directory.FullName, ClockControlFile.FileName),
+            parseResult.GetValue(FaultLoseUnsyncedWrites) ? "; unsynced writes kept in memory (a kill loses them)" : "");
+        return new ClockControlFile(directory.FullName, clock, logger);
     }
 
     /// <summary>Parses `n1=HOST:PORT,n2=HOST:PORT`.</summary>

@@ -117,7 +117,7 @@ public sealed class KvNode : IAsyncDisposable
         bool joining = string.Equals(options.InitialClusterState, "existing", StringComparison.OrdinalIgnoreCase);
         ulong[] voters = initial.Keys.Where(name => !joining || name != options.Name).Select(MemberIds.ForName).ToArray();
 
-        var fs = PhysicalFileSystem.Instance;
+        IFileSystem fs = options.FileSystem;
         SegmentedLogStore log = SegmentedLogStore.Open(fs, Path.Combine(dir, "raft"));
         KvStateMachine? kv = null;
         TcpPeerTransport? transport = null;
@@ -141,6 +141,7 @@ public sealed class KvNode : IAsyncDisposable
                 {
                     NodeId = id,
                     TickInterval = options.TickInterval,
+                    Clock = options.Clock,
                     GroupConfig = new RaftConfig
                     {
                         Id = id,

@@ -1,3 +1,5 @@
+using KvStore.Storage.IO;
+
 namespace KvStore.Server.Node;
 
 /// <summary>How a <see cref="KvNode"/> is started: its identity, addresses, data directory and tuning.</summary>
@@ -54,6 +56,12 @@ public sealed record KvNodeOptions
     /// the fault-injection harness (clock nemesis) pass a skewed one; production uses the system's.
     /// </summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Where the Raft log, the MVCC store and the snapshots live. Production uses the real disk; the
+    /// fault-injection harness (lost-writes nemesis) passes one that keeps unsynced writes in memory.
+    /// </summary>
+    public IFileSystem FileSystem { get; init; } = PhysicalFileSystem.Instance;
 
     /// <summary>The initial cluster with this node added when it was not listed.</summary>
     public IReadOnlyDictionary<string, string> EffectiveInitialCluster()
