@@ -12,7 +12,7 @@ namespace KvStore.Server.Cli;
 /// With no flags: a one-node cluster named n1 in ./kvstore-data on 127.0.0.1:2379 (clients) and
 /// 127.0.0.1:2380 (peers). Flags override the `--config` JSON file, whose keys are the flag names
 /// without dashes: {"name": "n1", "data-dir": "...", "client-url": "...", "peer-url": "...",
-/// "initial-cluster": "n1=HOST:PORT,...", "initial-cluster-state": "new", "cluster-token": "...",
+/// "listen-peer-url": "...", "initial-cluster": "n1=HOST:PORT,...", "initial-cluster-state": "new", "cluster-token": "...",
 /// "snapshot-every-entries": 100000, "compaction-retain-entries": 1000}.
 /// </summary>
 public static class ServeCommand
@@ -21,6 +21,7 @@ public static class ServeCommand
     private static readonly Option<string?> DataDir = new("--data-dir") { Description = "Data directory. Default ./kvstore-data." };
     private static readonly Option<string?> ClientUrl = new("--client-url") { Description = "HOST:PORT for clients. Default 127.0.0.1:2379." };
     private static readonly Option<string?> PeerUrl = new("--peer-url") { Description = "HOST:PORT for peers. Default 127.0.0.1:2380." };
+    private static readonly Option<string?> ListenPeerUrl = new("--listen-peer-url") { Description = "HOST:PORT to bind for peers when it is not the advertised --peer-url (behind a NAT or a proxy). Default: --peer-url." };
     private static readonly Option<string?> InitialCluster = new("--initial-cluster") { Description = "name=HOST:PORT,... peer URLs of the initial members. Default: this node alone." };
     private static readonly Option<string?> InitialClusterState = new("--initial-cluster-state") { Description = "'new' (bootstrap) or 'existing' (join after `member add`). Default new." };
     private static readonly Option<string?> ClusterToken = new("--cluster-token") { Description = "Peers with another token are refused. Default kvstore." };
@@ -37,7 +38,7 @@ public static class ServeCommand
     public static Command Create()
     {
         var command = new Command("serve", "Run a KvStore node.");
-        foreach (Option option in new Option[] { Name, DataDir, ClientUrl, PeerUrl, InitialCluster, InitialClusterState, ClusterToken, SnapshotEvery, RetainEntries, Config, ParentPid, LogLevelOption, FaultInjectionDir, FaultLoseUnsyncedWrites })
+        foreach (Option option in new Option[] { Name, DataDir, ClientUrl, PeerUrl, ListenPeerUrl, InitialCluster, InitialClusterState, ClusterToken, SnapshotEvery, RetainEntries, Config, ParentPid, LogLevelOption, FaultInjectionDir, FaultLoseUnsyncedWrites })
         {
             command.Options.Add(option);
         }
@@ -60,6 +61,7 @@ public static class ServeCommand
                 DataDirectory = Text(DataDir, "data-dir") ?? "kvstore-data",
                 ClientUrl = Text(ClientUrl, "client-url") ?? "127.0.0.1:2379",
                 PeerUrl = Text(PeerUrl, "peer-url") ?? "127.0.0.1:2380",
+                ListenPeerUrl = Text(ListenPeerUrl, "listen-peer-url"),
                 InitialCluster = ParseInitialCluster(Text(InitialCluster, "initial-cluster")),
                 InitialClusterState = Text(InitialClusterState, "initial-cluster-state") ?? "new",
                 ClusterToken = Text(ClusterToken, "cluster-token") ?? "kvstore",

@@ -131,7 +131,7 @@ public sealed class KvNode : IAsyncDisposable
                 {
                     NodeId = id,
                     ClusterId = MemberIds.ForCluster(options.ClusterToken),
-                    ListenEndPoint = await ResolveAsync(options.PeerUrl, cancellationToken).ConfigureAwait(false),
+                    ListenEndPoint = await ResolveAsync(options.ListenPeerUrl ?? options.PeerUrl, cancellationToken).ConfigureAwait(false),
                     ClientUrl = options.ClientUrl,
                 },
                 loggers.CreateLogger("peers"));
