@@ -12,6 +12,7 @@ namespace KvStore.Jepsen.Tests.Harness;
 /// snapshots. Now every node advertises its proxy (--peer-url) and binds its real port
 /// (--listen-peer-url): a node restored from a snapshot is still cut off by a partition.
 /// </summary>
+[Collection(RealClusterCollection.Name)]
 public sealed class SnapshotThroughProxyTests
 {
     private static readonly LinkFault Cut = new(Cut: true, 0, TimeSpan.Zero);
