@@ -30,6 +30,8 @@ public sealed class RaftHost : IDisposable
     private readonly ISnapshotStore _snapshots;
     private readonly IRaftTransport _transport;
     private readonly long _tickMs;
+    private readonly TimeProvider _clock;
+    private readonly long _clockStart;
     private readonly long _timeoutMs;
 
     // Owned by the loop thread.
@@ -82,6 +84,8 @@ public sealed class RaftHost : IDisposable
         _snapshots = snapshots;
         _transport = transport;
         _tickMs = Math.Max(1, (long)options.TickInterval.TotalMilliseconds);
+        _clock = options.Clock;
+        _clockStart = _clock.GetTimestamp();
         _timeoutMs = Math.Max(1, (long)options.ProposalTimeout.TotalMilliseconds);
         _transport.SetReceiver(Receive);
     }
@@ -105,7 +109,7 @@ public sealed class RaftHost : IDisposable
             return;
         }
 
-        _nextTickAt = Environment.TickCount64 + _tickMs;
+        _nextTickAt = ClockMs() + _tickMs;
         _thread = new Thread(RunLoop) { IsBackground = true, Name = $"raft-host-{NodeId}" };
         _thread.Start();
     }
@@ -260,7 +264,7 @@ public sealed class RaftHost : IDisposable
     {
         while (!_stopping)
         {
-            long now = Environment.TickCount64;
+            long now = ClockMs();
             bool tick = now >= _nextTickAt;
             if (tick)
             {
@@ -270,7 +274,7 @@ public sealed class RaftHost : IDisposable
 
             if (!tick && !HasQueuedWork())
             {
-                _wake.Wait(TimeSpan.FromMilliseconds(Math.Max(1, _nextTickAt - now)));
+                _wake.Wait(TimeSpan.FromMilliseconds(WaitMs(_nextTickAt - now)));
                 _wake.Reset();
                 Volatile.Write(ref _wakePending, 0);
                 continue;
@@ -283,6 +287,17 @@ public sealed class RaftHost : IDisposable
             }
         }
     }
+
+    /// <summary>Milliseconds of the tick clock since the host was created.</summary>
+    private long ClockMs() => (long)_clock.GetElapsedTime(_clockStart).TotalMilliseconds;
+
+    /// <summary>
+    /// Real milliseconds to sleep until the next tick is due on the tick clock. The system clock runs
+    /// at real pace, so the whole gap; any other clock may run faster, so at most a quarter tick, which
+    /// keeps ticks on a clock twice as fast at most a quarter tick late.
+    /// </summary>
+    private long WaitMs(long untilTick) =>
+        Math.Max(1, ReferenceEquals(_clock, TimeProvider.System) ? untilTick : Math.Min(untilTick, Math.Max(1, _tickMs / 4)));
 
     private bool HasQueuedWork() =>
         !_commands.IsEmpty || !_proposalQueue.IsEmpty || !_readQueue.IsEmpty || !_inbound.IsEmpty || _dirty.Count > 0;

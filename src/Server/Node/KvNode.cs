@@ -136,7 +136,7 @@ public sealed class KvNode : IAsyncDisposable
         bool joining = string.Equals(options.InitialClusterState, "existing", StringComparison.OrdinalIgnoreCase);
         ulong[] voters = initial.Keys.Where(name => !joining || name != options.Name).Select(MemberIds.ForName).ToArray();
 
-        var fs = PhysicalFileSystem.Instance;
+        IFileSystem fs = options.FileSystem;
         SegmentedLogStore log = SegmentedLogStore.Open(fs, Path.Combine(dir, "raft"));
         KvStateMachine? kv = null;
         TcpPeerTransport? transport = null;
@@ -156,7 +156,7 @@ public sealed class KvNode : IAsyncDisposable
                 {
                     NodeId = id,
                     ClusterId = MemberIds.ForCluster(options.ClusterToken),
-                    ListenEndPoint = await ResolveAsync(options.PeerUrl, cancellationToken).ConfigureAwait(false),
+                    ListenEndPoint = await ResolveAsync(options.ListenPeerUrl ?? options.PeerUrl, cancellationToken).ConfigureAwait(false),
                     ClientUrl = options.ClientUrl,
                 },
                 loggers.CreateLogger("peers"));
@@ -166,6 +166,7 @@ public sealed class KvNode : IAsyncDisposable
                 {
                     NodeId = id,
                     TickInterval = options.TickInterval,
+                    Clock = options.Clock,
                     GroupConfig = new RaftConfig
                     {
                         Id = id,

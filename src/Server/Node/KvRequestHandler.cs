@@ -92,7 +92,7 @@ public sealed class KvRequestHandler : IRequestHandler
             command.Sequence = session.Sequence;
         }
 
-        command.IssuedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        command.IssuedAtUnixMs = _node.Options.Clock.GetUtcNow().ToUnixTimeMilliseconds();
         object? result = await Raft(() => _node.Host.ProposeAsync(Group, command.ToByteArray(), cancellationToken)).ConfigureAwait(false);
         return result switch
         {
