@@ -62,7 +62,11 @@ public sealed class KvStoreClient : IAsyncDisposable
         _connections = new EndpointConnections(options, log);
         _lanes = new SessionLanePool(options.MaxConcurrentWrites, options.ClientId);
         _invoker = new RequestInvoker(options, _connections, _leaders, _lanes, log);
+        Leases = new LeaseClient(this, log);
     }
+
+    /// <summary>Leases: grant, revoke, time-to-live, list, and automatic keep-alive (<see cref="LeaseClient"/>).</summary>
+    public LeaseClient Leases { get; }
 
     /// <summary>The settings this client was created with.</summary>
     public KvStoreClientOptions Options { get; }
@@ -227,6 +231,7 @@ public sealed class KvStoreClient : IAsyncDisposable
             return;
         }
 
+        await Leases.DisposeAsync().ConfigureAwait(false);
         await _connections.DisposeAsync().ConfigureAwait(false);
     }
 
