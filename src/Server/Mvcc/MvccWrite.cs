@@ -203,7 +203,12 @@ public sealed partial class MvccWrite
 
     private PutResponse PutCore(PutRequest request)
     {
-        byte[] key = request.Key.ToByteArray();
+        if (request.Sequential && (request.IgnoreValue || request.IgnoreLease))
+        {
+            throw new MvccException(ErrorCode.InvalidArgument, "put: a sequential put writes a new key, so ignore_value/ignore_lease cannot apply");
+        }
+
+        byte[] key = request.Sequential ? NextSequentialKey(request.Key.ToByteArray()) : request.Key.ToByteArray();
         KeyValue? previous = Latest(key, withValue: request.PrevKv || request.IgnoreValue);
         if (previous == null && (request.IgnoreValue || request.IgnoreLease))
         {
@@ -217,7 +222,7 @@ public sealed partial class MvccWrite
 
         var kv = new KeyValue
         {
-            Key = request.Key,
+            Key = request.Sequential ? ByteString.CopyFrom(key) : request.Key,
             CreateRevision = previous?.CreateRevision ?? WriteRevision,
             ModRevision = WriteRevision,
             Version = (previous?.Version ?? 0) + 1,
@@ -233,6 +238,11 @@ public sealed partial class MvccWrite
         }
 
         var response = new PutResponse();
+        if (request.Sequential)
+        {
+            response.Key = kv.Key;
+        }
+
         if (request.PrevKv && previous != null)
         {
             response.PrevKv = previous;

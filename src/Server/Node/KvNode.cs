@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
 using KvStore.Server.Locks;
+using KvStore.Server.Leases;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Peers;
@@ -58,6 +59,11 @@ public sealed class KvNode : IAsyncDisposable
         _transport = transport;
         _host = host;
         Id = MemberIds.ForName(options.Name);
+        Leases = new LeaseService(
+            kv,
+            new RaftLeaseProposer(host, DefaultGroup, options.Clock),
+            new LeaseServiceOptions { ElectionTimeout = options.ElectionTimeout, Clock = options.Clock },
+            loggers.CreateLogger("leases"));
         ClusterId = MemberIds.ForCluster(options.ClusterToken);
     }
 
@@ -77,6 +83,9 @@ public sealed class KvNode : IAsyncDisposable
 
     /// <summary>The lock service (grants on the leader; waiters and election observers on every node).</summary>
     public LockService Locks => _locks ?? throw new InvalidOperationException("the node has not been started");
+
+    /// <summary>The leader-side lease service (deadlines, renewals, expiry); idle on followers.</summary>
+    public LeaseService Leases { get; }
 
     public IPEndPoint ClientEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the node has not been started");
 
@@ -129,7 +138,7 @@ public sealed class KvNode : IAsyncDisposable
         RaftHost? host = null;
         try
         {
-            kv = KvStateMachine.Open(Path.Combine(dir, "data"), fs);
+            kv = KvStateMachine.Open(Path.Combine(dir, "data"), fs, new KvStateMachineOptions { MinLeaseTtl = options.MinLeaseTtl });
             var snapshots = new FileSnapshotStore(fs, Path.Combine(dir, "snapshots"));
             transport = new TcpPeerTransport(
                 new PeerTransportOptions
@@ -163,7 +172,7 @@ public sealed class KvNode : IAsyncDisposable
             members.Changed += node.ConnectPeers;
             node.ConnectPeers(members.Members);
             host.Start();
-            node._locks = new LockService(host, DefaultGroup, kv, new AppliedLeaseLiveness(kv.Leases), options.Clock, loggers.CreateLogger("locks"));
+            node._locks = new LockService(host, DefaultGroup, kv, new LeaderLeaseLiveness(node.Leases, kv.Leases), options.Clock, loggers.CreateLogger("locks"));
             node._locks.Start();
             await host.AddGroupAsync(DefaultGroup, voters, new MembershipStateMachine(kv, members)).WaitAsync(cancellationToken).ConfigureAwait(false);
 
@@ -177,6 +186,7 @@ public sealed class KvNode : IAsyncDisposable
                 new KvRequestHandler(node),
                 loggers.CreateLogger<ClientListener>());
             node._listener.Start();
+            node.Leases.Start();
             node._publisher = Task.Run(() => node.PublishClientUrlsAsync(node._stopping.Token));
             node._logger.LogInformation(
                 "node {Name} (id {Id:x16}) serving clients on {Client}, peers on {Peer}, data in {Dir}",
@@ -236,6 +246,8 @@ public sealed class KvNode : IAsyncDisposable
         {
             await _locks.DisposeAsync().ConfigureAwait(false);
         }
+
+        await Leases.DisposeAsync().ConfigureAwait(false);
 
         _host.Dispose();
         _transport.Dispose();

@@ -5,6 +5,7 @@ using KvStore.Client.Protocol.Messages;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
 using KvStore.Server.Locks;
+using KvStore.Server.Leases;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Protos;
@@ -35,6 +36,7 @@ public sealed class KvRequestHandler : IRequestHandler
     private readonly KvNode _node;
     private readonly LockRequestHandler _locks;
     private readonly ElectionRequestHandler _elections;
+    private readonly LeaseRequests _leases;
 
     public KvRequestHandler(KvNode node)
     {
@@ -42,6 +44,7 @@ public sealed class KvRequestHandler : IRequestHandler
         var lockProposer = new LockProposer(node);
         _locks = new LockRequestHandler(lockProposer, node.Locks);
         _elections = new ElectionRequestHandler(lockProposer, node.Locks, _locks);
+        _leases = new LeaseRequests(node);
     }
 
     private ulong Group => KvNode.DefaultGroup;
@@ -67,6 +70,13 @@ public sealed class KvRequestHandler : IRequestHandler
         FrameType.ResignRequest => new(_elections.ResignAsync((ResignRequest)request, cancellationToken)),
         FrameType.ObserveRequest => new(_elections.Observe((ObserveRequest)request, context)),
         FrameType.ObserveCancelRequest => new(_elections.ObserveCancel((ObserveCancelRequest)request, context)),
+
+        // Leases (src/Server/Leases/).
+        FrameType.LeaseGrantRequest => new(ProposeAsync(new KvCommand { LeaseGrant = (LeaseGrantRequest)request }, ((LeaseGrantRequest)request).Session, cancellationToken)),
+        FrameType.LeaseRevokeRequest => new(ProposeAsync(new KvCommand { LeaseRevoke = new LeaseRevokeCommand { Id = ((LeaseRevokeRequest)request).Id } }, ((LeaseRevokeRequest)request).Session, cancellationToken)),
+        FrameType.LeaseKeepAliveRequest => new(Stamped(_leases.KeepAlive((LeaseKeepAliveRequest)request))),
+        FrameType.LeaseTimeToLiveRequest => new(Stamped(_leases.TimeToLive((LeaseTimeToLiveRequest)request))),
+        FrameType.LeaseLeasesRequest => new(LeaseListAsync(cancellationToken)),
         _ => throw new KvStoreProtocolException(ErrorCode.UnknownType, $"request type {(byte)type} is not served by this node"),
     };
 
@@ -87,10 +97,26 @@ public sealed class KvRequestHandler : IRequestHandler
             DeleteRangeResponse delete => Stamp(delete, delete.Header ??= new ResponseHeader()),
             TxnResponse txn => Stamp(txn, txn.Header ??= new ResponseHeader()),
             CompactionResponse compact => Stamp(compact, compact.Header ??= new ResponseHeader()),
+            LeaseGrantResponse grant => Stamp(grant, grant.Header ??= new ResponseHeader()),
+            LeaseRevokeResponse revoke => Stamp(revoke, revoke.Header ??= new ResponseHeader()),
             IMessage other => other,
             _ => throw new InvalidOperationException($"the state machine answered {result?.GetType().Name ?? "nothing"} for a {command.OpCase} command"),
         };
     }
+
+    private async Task<IMessage> LeaseListAsync(CancellationToken cancellationToken)
+    {
+        await Raft(async () => (object?)await _node.Host.ReadIndexAsync(Group, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        return await Stamped(_leases.List()).ConfigureAwait(false);
+    }
+
+    private Task<IMessage> Stamped(IMessage response) => Task.FromResult<IMessage>(response switch
+    {
+        LeaseKeepAliveResponse r => Stamp(r, r.Header),
+        LeaseTimeToLiveResponse r => Stamp(r, r.Header),
+        LeaseLeasesResponse r => Stamp(r, r.Header),
+        _ => response,
+    });
 
     private async Task<IMessage> RangeAsync(RangeRequest request, CancellationToken cancellationToken)
     {
