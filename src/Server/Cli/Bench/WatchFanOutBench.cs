@@ -30,6 +30,7 @@ internal sealed class WatchFanOutBench(WatchBenchSettings settings, IWatchBenchT
             watchersPerKey[j % keys.Length]++;
         }
 
+        var acks = new LongHistogram(HighestTrackableMicroseconds, 3);
         var histograms = Enumerable.Range(0, settings.Streams).Select(_ => new LongHistogram(HighestTrackableMicroseconds, 3)).ToArray();
         long measureFrom = long.MaxValue;
         long received = 0;
@@ -83,7 +84,7 @@ internal sealed class WatchFanOutBench(WatchBenchSettings settings, IWatchBenchT
                 long issued = Stopwatch.GetTimestamp();
                 BinaryPrimitives.WriteInt64LittleEndian(value, issued);
                 bool measured = issued >= warmupEnd;
-                inFlight.Add(Write(keys[key], value, measured ? watchersPerKey[key] : 0));
+                inFlight.Add(Write(keys[key], value, issued, measured ? watchersPerKey[key] : 0));
             }
 
             inFlight.RemoveAll(t => t.IsCompleted);
@@ -105,15 +106,21 @@ internal sealed class WatchFanOutBench(WatchBenchSettings settings, IWatchBenchT
             merged.Add(h);
         }
 
-        return WatchBenchReport.From(settings, merged, Interlocked.Read(ref writes), Interlocked.Read(ref expected), Interlocked.Read(ref received), Interlocked.Read(ref errors), firstError, setupTime);
+        return WatchBenchReport.From(settings, merged, acks, Interlocked.Read(ref writes), Interlocked.Read(ref expected), Interlocked.Read(ref received), Interlocked.Read(ref errors), firstError, setupTime);
 
-        async Task Write(byte[] key, byte[] value, int deliveries)
+        async Task Write(byte[] key, byte[] value, long issued, int deliveries)
         {
             try
             {
                 await target.PutAsync(key, value, cancellationToken).ConfigureAwait(false);
                 if (deliveries > 0)
                 {
+                    long ackUs = (Stopwatch.GetTimestamp() - issued) * 1_000_000 / Stopwatch.Frequency;
+                    lock (acks)
+                    {
+                        acks.RecordValue(Math.Min(HighestTrackableMicroseconds, ackUs));
+                    }
+
                     Interlocked.Increment(ref writes);
                     Interlocked.Add(ref expected, deliveries);
                 }
@@ -166,13 +173,16 @@ internal sealed record WatchBenchReport(
     double P90Us,
     double P99Us,
     double P999Us,
-    double MaxUs)
+    double MaxUs,
+    double AckP50Us,
+    double AckP99Us)
 {
-    public static WatchBenchReport From(WatchBenchSettings settings, HistogramBase latencies, long writes, long expected, long delivered, long errors, string? firstError, TimeSpan setup)
+    public static WatchBenchReport From(WatchBenchSettings settings, HistogramBase latencies, HistogramBase acks, long writes, long expected, long delivered, long errors, string? firstError, TimeSpan setup)
     {
         double Percentile(double p) => latencies.TotalCount == 0 ? 0 : latencies.GetValueAtPercentile(p);
+        double Ack(double p) => acks.TotalCount == 0 ? 0 : acks.GetValueAtPercentile(p);
         return new WatchBenchReport(settings, writes, expected, delivered, errors, firstError, setup,
-            Percentile(50), Percentile(90), Percentile(99), Percentile(99.9), latencies.TotalCount == 0 ? 0 : latencies.GetMaxValue());
+            Percentile(50), Percentile(90), Percentile(99), Percentile(99.9), latencies.TotalCount == 0 ? 0 : latencies.GetMaxValue(), Ack(50), Ack(99));
     }
 
     public string ToText()
@@ -186,6 +196,7 @@ internal sealed record WatchBenchReport(
             $"writes      {N(Writes)} measured in {s.Duration.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s, write errors {N(WriteErrors)}",
             $"deliveries  {N(Deliveries)} of {N(ExpectedDeliveries)} expected ({(Deliveries / Math.Max(1.0, s.Duration.TotalSeconds)).ToString("0", CultureInfo.InvariantCulture)}/s)",
             $"latency ms  p50 {Ms(P50Us)}  p90 {Ms(P90Us)}  p99 {Ms(P99Us)}  p99.9 {Ms(P999Us)}  max {Ms(MaxUs)}",
+            $"write ack   p50 {Ms(AckP50Us)}  p99 {Ms(AckP99Us)} (issue to acknowledgement, for comparison)",
             $"setup       {SetupTime.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s to create the watchers",
         };
         if (FirstError is not null)
@@ -213,6 +224,8 @@ internal sealed record WatchBenchReport(
         p99_us = P99Us,
         p999_us = P999Us,
         max_us = MaxUs,
+        ack_p50_us = AckP50Us,
+        ack_p99_us = AckP99Us,
         first_error = FirstError,
     });
 }
