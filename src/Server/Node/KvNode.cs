@@ -2,9 +2,12 @@ using System.Net;
 using System.Net.Sockets;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
+using KvStore.Server.Leases;
+using KvStore.Server.Locks;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Peers;
+using KvStore.Server.Watch;
 using KvStore.Storage.IO;
 using KvStore.Storage.Log;
 using Microsoft.Extensions.Logging;
@@ -39,15 +42,19 @@ public sealed class KvNode : IAsyncDisposable
     private readonly KvStateMachine _kv;
     private readonly TcpPeerTransport _transport;
     private readonly RaftHost _host;
+    private readonly WatchHub _watchHub;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<ulong> _peerIds = [];
     private ClientListener? _listener;
+    private LockService? _locks;
     private Task? _publisher;
     private int _disposed;
 
-    private KvNode(KvNodeOptions options, ILoggerFactory loggers, SegmentedLogStore log, KvStateMachine kv, MemberDirectory members, TcpPeerTransport transport, RaftHost host)
+    private KvNode(KvNodeOptions options, ILoggerFactory loggers, SegmentedLogStore log, KvStateMachine kv, MemberDirectory members, TcpPeerTransport transport, RaftHost host, WatchHub watchHub)
     {
+        _watchHub = watchHub;
+        Watches = new WatchService(watchHub);
         _options = options;
         _logger = loggers.CreateLogger("node");
         _log = log;
@@ -56,6 +63,11 @@ public sealed class KvNode : IAsyncDisposable
         _transport = transport;
         _host = host;
         Id = MemberIds.ForName(options.Name);
+        Leases = new LeaseService(
+            kv,
+            new RaftLeaseProposer(host, DefaultGroup, options.Clock),
+            new LeaseServiceOptions { ElectionTimeout = options.ElectionTimeout, Clock = options.Clock },
+            loggers.CreateLogger("leases"));
         ClusterId = MemberIds.ForCluster(options.ClusterToken);
     }
 
@@ -72,6 +84,13 @@ public sealed class KvNode : IAsyncDisposable
     public RaftHost Host => _host;
 
     public KvStateMachine StateMachine => _kv;
+
+    /// <summary>The leader-side lease service (deadlines, renewals, expiry); idle on followers.</summary>
+    public LeaseService Leases { get; }
+    /// <summary>The lock service (grants on the leader; waiters and election observers on every node).</summary>
+    public LockService Locks => _locks ?? throw new InvalidOperationException("the node has not been started");
+    /// <summary>This node's watches, fed by its state machine after each applied batch.</summary>
+    public WatchService Watches { get; }
 
     public IPEndPoint ClientEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the node has not been started");
 
@@ -122,9 +141,15 @@ public sealed class KvNode : IAsyncDisposable
         KvStateMachine? kv = null;
         TcpPeerTransport? transport = null;
         RaftHost? host = null;
+        WatchHub? watchHub = null;
         try
         {
-            kv = KvStateMachine.Open(Path.Combine(dir, "data"), fs);
+            kv = KvStateMachine.Open(Path.Combine(dir, "data"), fs, new KvStateMachineOptions { MinLeaseTtl = options.MinLeaseTtl });
+            watchHub = new WatchHub(
+                kv.Store,
+                new WatchHubOptions { Clock = options.Clock, ClusterId = MemberIds.ForCluster(options.ClusterToken), MemberId = id, GroupId = DefaultGroup },
+                loggers.CreateLogger("watch"));
+            kv.RevisionAdvanced = watchHub.NotifyApplied;
             var snapshots = new FileSnapshotStore(fs, Path.Combine(dir, "snapshots"));
             transport = new TcpPeerTransport(
                 new PeerTransportOptions
@@ -154,10 +179,12 @@ public sealed class KvNode : IAsyncDisposable
                 log,
                 snapshots,
                 transport);
-            var node = new KvNode(options, loggers, log, kv, members, transport, host);
+            var node = new KvNode(options, loggers, log, kv, members, transport, host, watchHub);
             members.Changed += node.ConnectPeers;
             node.ConnectPeers(members.Members);
             host.Start();
+            node._locks = new LockService(host, DefaultGroup, kv, new AppliedLeaseLiveness(kv.Leases), options.Clock, loggers.CreateLogger("locks"));
+            node._locks.Start();
             await host.AddGroupAsync(DefaultGroup, voters, new MembershipStateMachine(kv, members)).WaitAsync(cancellationToken).ConfigureAwait(false);
 
             node._listener = new ClientListener(
@@ -170,6 +197,7 @@ public sealed class KvNode : IAsyncDisposable
                 new KvRequestHandler(node),
                 loggers.CreateLogger<ClientListener>());
             node._listener.Start();
+            node.Leases.Start();
             node._publisher = Task.Run(() => node.PublishClientUrlsAsync(node._stopping.Token));
             node._logger.LogInformation(
                 "node {Name} (id {Id:x16}) serving clients on {Client}, peers on {Peer}, data in {Dir}",
@@ -180,6 +208,11 @@ public sealed class KvNode : IAsyncDisposable
         {
             host?.Dispose();
             transport?.Dispose();
+            if (watchHub is not null)
+            {
+                await watchHub.DisposeAsync().ConfigureAwait(false);
+            }
+
             kv?.Dispose();
             log.Dispose();
             throw;
@@ -225,8 +258,15 @@ public sealed class KvNode : IAsyncDisposable
             await _publisher.ConfigureAwait(false);
         }
 
+        await Leases.DisposeAsync().ConfigureAwait(false);
+        if (_locks is not null)
+        {
+            await _locks.DisposeAsync().ConfigureAwait(false);
+        }
+
         _host.Dispose();
         _transport.Dispose();
+        await _watchHub.DisposeAsync().ConfigureAwait(false);
         _kv.Dispose();
         _log.Dispose();
         _stopping.Dispose();
