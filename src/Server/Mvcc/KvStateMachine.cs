@@ -2,6 +2,8 @@ using Google.Protobuf;
 using KvStore.Client.Protocol.Messages;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
+using KvStore.Server.Locks;
+using KvStore.Server.Leases;
 using KvStore.Server.Protos;
 using KvStore.Storage;
 using KvStore.Storage.IO;
@@ -33,6 +35,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
     private readonly MvccStore _store;
     private readonly bool _ownsStore;
     private readonly SessionTable _sessions;
+    private readonly long _minLeaseTtlSeconds;
 
     public KvStateMachine(MvccStore store, KvStateMachineOptions? options = null, bool ownsStore = false)
     {
@@ -42,6 +45,8 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         _store = store;
         _ownsStore = ownsStore;
         _sessions = new SessionTable(store, options);
+        _minLeaseTtlSeconds = (long)Math.Ceiling(options.MinLeaseTtl.TotalSeconds);
+        Leases = new LeaseTable(store);
     }
 
     /// <summary>Opens the group's store in <paramref name="directory"/> (created if needed, LSM WAL off) and owns it.</summary>
@@ -66,7 +71,20 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
     /// <summary>The store, for local (serializable or ReadIndex-confirmed) reads: <see cref="MvccStore.Range"/>.</summary>
     public MvccStore Store => _store;
 
+    /// <summary>Which locks each applied command touched, for the node's lock service (see <see cref="LockActivityFeed"/>).</summary>
+    public LockActivityFeed LockActivity { get; } = new();
+
     public long AppliedIndex => _store.State.AppliedIndex;
+
+    /// <summary>The leases of the applied state (read side; see <see cref="LeaseTable"/>).</summary>
+    public LeaseTable Leases { get; }
+
+    /// <summary>
+    /// Raised on the applying thread after a command that granted, checkpointed or ended leases has
+    /// been committed (the leader's <see cref="LeaseService"/> keeps its deadlines with it). A
+    /// handler must be quick and must not throw: it runs inside Apply.
+    /// </summary>
+    public event Action<LeaseChange>? LeaseChanged;
 
     public IReadOnlyList<object?> Apply(IReadOnlyList<Entry> entries)
     {
@@ -133,6 +151,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
 
         _store.ReplaceContents(entries, appliedIndex);
         _sessions.Reload();
+        LockActivity.Restored();
     }
 
     public MvccStatus GetStatus() => _store.GetStatus();
@@ -188,7 +207,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
                 response = SessionTable.ExpiredError(command.ClientId);
                 break;
             default:
-                (result, write) = Execute(command, write);
+                (result, write) = Execute(command, write, plan.Now);
                 response = Unwrap(result);
                 break;
         }
@@ -196,11 +215,23 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         _sessions.Write(plan, command.ClientId, command.Sequence, result, write.Batch);
         _store.Commit(write, entry.Index);
         _sessions.Committed(plan);
+        if (result is not null)
+        {
+            LockActivity.Committed(command, write);
+        }
+        if (LeaseChanged is { } leaseChanged)
+        {
+            foreach (LeaseChange change in write.LeaseChanges)
+            {
+                leaseChanged(change);
+            }
+        }
+
         return response;
     }
 
     /// <summary>Runs the op; on a refused request the partial write is dropped for a fresh one, so nothing of it commits.</summary>
-    private (KvCommandResult Result, MvccWrite Write) Execute(KvCommand command, MvccWrite write)
+    private (KvCommandResult Result, MvccWrite Write) Execute(KvCommand command, MvccWrite write, long now)
     {
         try
         {
@@ -210,8 +241,20 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
                 KvCommand.OpOneofCase.DeleteRange => new KvCommandResult { DeleteRange = write.DeleteRange(command.DeleteRange) },
                 KvCommand.OpOneofCase.Txn => new KvCommandResult { Txn = write.Txn(command.Txn) },
                 KvCommand.OpOneofCase.Compact => new KvCommandResult { Compact = write.Compact(command.Compact) },
+                KvCommand.OpOneofCase.LockEnqueue => new KvCommandResult { LockEnqueue = LockTable.Enqueue(write, command.LockEnqueue) },
+                KvCommand.OpOneofCase.LockGrant => new KvCommandResult { LockGrant = LockTable.Grant(write, command.LockGrant, now) },
+                KvCommand.OpOneofCase.LockUnlock => new KvCommandResult { LockUnlock = LockTable.Unlock(write, command.LockUnlock) },
+                KvCommand.OpOneofCase.LeaseGrant => new KvCommandResult { LeaseGrant = write.GrantLease(command.LeaseGrant, now, _minLeaseTtlSeconds) },
+                KvCommand.OpOneofCase.LeaseRevoke => new KvCommandResult { LeaseRevoke = write.RevokeLease(command.LeaseRevoke, now) },
+                KvCommand.OpOneofCase.LeaseCheckpoint => new KvCommandResult { LeaseCheckpoint = write.CheckpointLeases(command.LeaseCheckpoint, now) },
                 _ => throw new MvccException(ErrorCode.InvalidArgument, "command has no operation"),
             };
+            if (command.OpCase == KvCommand.OpOneofCase.LeaseRevoke && command.LeaseRevoke.Expired)
+            {
+                // Lock-delay (Chubby) applies only after an expiry: the locks whose holder this deleted remember when.
+                LockTable.NoteExpiredHolders(write, now);
+            }
+
             return (result, write);
         }
         catch (MvccException e)
@@ -228,6 +271,12 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         KvCommandResult.ResultOneofCase.DeleteRange => result.DeleteRange,
         KvCommandResult.ResultOneofCase.Txn => result.Txn,
         KvCommandResult.ResultOneofCase.Compact => result.Compact,
+        KvCommandResult.ResultOneofCase.LockEnqueue => result.LockEnqueue,
+        KvCommandResult.ResultOneofCase.LockGrant => result.LockGrant,
+        KvCommandResult.ResultOneofCase.LockUnlock => result.LockUnlock,
+        KvCommandResult.ResultOneofCase.LeaseGrant => result.LeaseGrant,
+        KvCommandResult.ResultOneofCase.LeaseRevoke => result.LeaseRevoke,
+        KvCommandResult.ResultOneofCase.LeaseCheckpoint => result.LeaseCheckpoint,
         KvCommandResult.ResultOneofCase.Error => result.Error,
         _ => new Error { Code = ErrorCode.Internal, Message = "a stored session result is empty" },
     };

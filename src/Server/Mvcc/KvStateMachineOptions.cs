@@ -16,8 +16,16 @@ public sealed record KvStateMachineOptions
     /// </summary>
     public TimeSpan ExpiredSessionRetention { get; init; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// The smallest lease TTL a grant may ask for (rounded up to whole seconds). It must exceed the
+    /// time a leader change takes, or a lease could end while its holder looks for the new leader:
+    /// etcd's rule of three election timeouts; the node sets it from its Raft timing.
+    /// </summary>
+    public TimeSpan MinLeaseTtl { get; init; } = TimeSpan.FromSeconds(3);
+
     internal void Validate()
     {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(MinLeaseTtl, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SessionTtl, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(ExpiredSessionRetention, TimeSpan.Zero);
     }

@@ -17,6 +17,11 @@ namespace KvStore.Server.Mvcc;
 /// 's' sessions:  's' | client id (u64 BE) -> SessionRecord (see SessionRecord.cs)
 /// 't' deadlines: 't' | deadline unix ms (u64 BE) | client id (u64 BE) -> u8 (0 = live session, 1 = expired marker)
 /// 'x' expired:   'x' | client id (u64 BE) -> deadline of the marker (i64 LE)
+/// 'g' grants:    'g' | lock name (raw) -> LockGrantRecord (see Locks/LockGrantRecord.cs): token, lock delay, holder key
+/// 'l' leases:    'l' | lease id (u64 BE) -> LeaseRecord (see src/Server/Leases/LeaseRecord.cs)
+/// 'a' attached:  'a' | lease id (u64 BE) | K -> empty: K's newest version carries that lease
+/// 'n' sequence:  'n' | P -> i64 LE, the last number a sequential put under prefix P appended
+/// 'm' "lease"    -> i64 LE, the last lease id the store chose itself
 /// </code>
 /// esc(K) is an order-preserving, self-delimiting escape of the user key: each 0x00 byte becomes
 /// 0x00 0xFF and the key ends with 0x00 0x01 (the bytes encoding of FoundationDB's tuple layer and
@@ -33,6 +38,10 @@ namespace KvStore.Server.Mvcc;
 /// ['e'|a, 'e'|b+1) — watches (issue 5) replay history from it and fetch each event's version.
 /// The 't' index orders sessions and expired-session markers by deadline, so expiry is a scan of
 /// its head.
+///
+/// A lease's attachments are adjacent ('a' | id), so revoking it reads exactly its keys. A lease
+/// record outlives its lease (state revoked or expired) so that the lock service can tell an
+/// expiry from a client's revoke and when it happened (Chubby's lock-delay).
 /// </remarks>
 public static class MvccKeys
 {
@@ -42,6 +51,10 @@ public static class MvccKeys
     public const byte SessionTag = (byte)'s';
     public const byte DeadlineTag = (byte)'t';
     public const byte ExpiredSessionTag = (byte)'x';
+    public const byte GrantTag = (byte)'g';
+    public const byte LeaseTag = (byte)'l';
+    public const byte LeaseAttachmentTag = (byte)'a';
+    public const byte SequenceTag = (byte)'n';
 
     public const int RevisionSuffixSize = 8;
 
@@ -51,6 +64,7 @@ public static class MvccKeys
     public static readonly byte[] SessionClockKey = Meta("clock");
     public static readonly byte[] RestoringKey = Meta("restoring");
     public static readonly byte[] AppliedIndexKey = Meta("applied");
+    public static readonly byte[] LastLeaseIdKey = Meta("lease");
 
     /// <summary>First LSM key after every version key.</summary>
     public static readonly byte[] VersionsEnd = [VersionTag + 1];
@@ -178,6 +192,50 @@ public static class MvccKeys
     public static long DeadlineOf(ReadOnlySpan<byte> deadlineKey) => (long)BinaryPrimitives.ReadUInt64BigEndian(deadlineKey[1..]);
 
     public static ulong ClientOfDeadline(ReadOnlySpan<byte> deadlineKey) => BinaryPrimitives.ReadUInt64BigEndian(deadlineKey[9..]);
+
+    public static byte[] LeaseKey(long leaseId) => TaggedId(LeaseTag, (ulong)leaseId);
+
+    /// <summary>The lease id of a lease key or an attachment key.</summary>
+    public static long LeaseOfKey(ReadOnlySpan<byte> key) => (long)BinaryPrimitives.ReadUInt64BigEndian(key[1..]);
+
+    /// <summary>'a' | id: the prefix of every attachment of lease <paramref name="leaseId"/>.</summary>
+    public static byte[] LeaseAttachmentPrefix(long leaseId) => TaggedId(LeaseAttachmentTag, (ulong)leaseId);
+
+    public static byte[] LeaseAttachmentKey(long leaseId, ReadOnlySpan<byte> userKey)
+    {
+        var key = new byte[9 + userKey.Length];
+        key[0] = LeaseAttachmentTag;
+        BinaryPrimitives.WriteUInt64BigEndian(key.AsSpan(1), (ulong)leaseId);
+        userKey.CopyTo(key.AsSpan(9));
+        return key;
+    }
+
+    /// <summary>The user key of an attachment key.</summary>
+    public static byte[] AttachedUserKey(ReadOnlySpan<byte> attachmentKey) => attachmentKey[9..].ToArray();
+
+    public static byte[] SequenceKey(ReadOnlySpan<byte> prefix)
+    {
+        var key = new byte[1 + prefix.Length];
+        key[0] = SequenceTag;
+        prefix.CopyTo(key.AsSpan(1));
+        return key;
+    }
+
+    /// <summary>The first key after every key that starts with <paramref name="prefix"/>, or null when there is none (all 0xFF).</summary>
+    public static byte[]? PrefixEnd(ReadOnlySpan<byte> prefix)
+    {
+        for (int i = prefix.Length - 1; i >= 0; i--)
+        {
+            if (prefix[i] != 0xFF)
+            {
+                byte[] end = prefix[..(i + 1)].ToArray();
+                end[i]++;
+                return end;
+            }
+        }
+
+        return null;
+    }
 
     public static byte[] Int64Value(long value)
     {

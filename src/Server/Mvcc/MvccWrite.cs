@@ -12,7 +12,7 @@ namespace KvStore.Server.Mvcc;
 /// Reads through it (compares, prev_kv, ranges inside a txn) see the command's earlier writes.
 /// After an <see cref="MvccException"/> the write must be discarded: it may hold part of a txn.
 /// </summary>
-public sealed class MvccWrite
+public sealed partial class MvccWrite
 {
     private readonly SortedDictionary<byte[], KeyValue?> _overlay = new(ByteKeyComparer.Instance);
     private long _keyCountDelta;
@@ -203,16 +203,26 @@ public sealed class MvccWrite
 
     private PutResponse PutCore(PutRequest request)
     {
-        byte[] key = request.Key.ToByteArray();
+        if (request.Sequential && (request.IgnoreValue || request.IgnoreLease))
+        {
+            throw new MvccException(ErrorCode.InvalidArgument, "put: a sequential put writes a new key, so ignore_value/ignore_lease cannot apply");
+        }
+
+        byte[] key = request.Sequential ? NextSequentialKey(request.Key.ToByteArray()) : request.Key.ToByteArray();
         KeyValue? previous = Latest(key, withValue: request.PrevKv || request.IgnoreValue);
         if (previous == null && (request.IgnoreValue || request.IgnoreLease))
         {
             throw new MvccException(ErrorCode.KeyNotFound, $"put: key {Describe(key)} does not exist (ignore_value/ignore_lease need an existing key)");
         }
 
+        if (!request.IgnoreLease && request.Lease != 0)
+        {
+            RequireLiveLease(request.Lease, "put");
+        }
+
         var kv = new KeyValue
         {
-            Key = request.Key,
+            Key = request.Sequential ? ByteString.CopyFrom(key) : request.Key,
             CreateRevision = previous?.CreateRevision ?? WriteRevision,
             ModRevision = WriteRevision,
             Version = (previous?.Version ?? 0) + 1,
@@ -221,12 +231,18 @@ public sealed class MvccWrite
         };
         var record = new VersionRecord(false, _sub, kv.CreateRevision, kv.Version, kv.Lease, kv.Value.Memory);
         Record(key, record, kv, eventType: 0);
+        MoveAttachment(key, previous?.Lease ?? 0, kv.Lease);
         if (previous == null)
         {
             _keyCountDelta++;
         }
 
         var response = new PutResponse();
+        if (request.Sequential)
+        {
+            response.Key = kv.Key;
+        }
+
         if (request.PrevKv && previous != null)
         {
             response.PrevKv = previous;
@@ -244,6 +260,7 @@ public sealed class MvccWrite
         {
             byte[] key = kv.Key.ToByteArray();
             Record(key, VersionRecord.Tombstone(_sub), null, eventType: 1);
+            MoveAttachment(key, kv.Lease, 0);
             _keyCountDelta--;
         }
 
@@ -279,7 +296,9 @@ public sealed class MvccWrite
     {
         if (compare.Target == Compare.Types.CompareTarget.Fence)
         {
-            throw new MvccException(ErrorCode.InvalidArgument, "txn: FENCE compares are served by the lock service (issue 5), not yet by this store");
+            // The lock's current token (0 when free) compares like a number: EQUAL T reads "NAME is held with token T".
+            long token = Locks.LockTable.CurrentToken(this, compare.Key.ToByteArray());
+            return Satisfies(compare.Result, token.CompareTo(compare.FencingToken));
         }
 
         KeyRange range = KeyRange.From(compare.Key, compare.RangeEnd, "compare");
@@ -303,13 +322,18 @@ public sealed class MvccWrite
             Compare.Types.CompareTarget.Lease => kv.Lease.CompareTo(compare.Lease),
             _ => throw new MvccException(ErrorCode.InvalidArgument, $"txn: compare target {(int)compare.Target} is unknown"),
         };
-        return compare.Result switch
+        return Satisfies(compare.Result, c);
+    }
+
+    private static bool Satisfies(Compare.Types.CompareResult result, int c)
+    {
+        return result switch
         {
             Compare.Types.CompareResult.Equal => c == 0,
             Compare.Types.CompareResult.NotEqual => c != 0,
             Compare.Types.CompareResult.Greater => c > 0,
             Compare.Types.CompareResult.Less => c < 0,
-            _ => throw new MvccException(ErrorCode.InvalidArgument, $"txn: compare result {(int)compare.Result} is unknown"),
+            _ => throw new MvccException(ErrorCode.InvalidArgument, $"txn: compare result {(int)result} is unknown"),
         };
     }
 
@@ -326,6 +350,9 @@ public sealed class MvccWrite
 
     /// <summary>This command's changes, in key order (null = deleted).</summary>
     internal IEnumerable<KeyValuePair<byte[], KeyValue?>> Changes => _overlay;
+
+    /// <summary>The newest version of <paramref name="key"/> as this command sees it (its own writes included), or null.</summary>
+    internal KeyValue? LatestVisible(byte[] key, bool withValue) => Latest(key, withValue);
 
     private KeyValue? Latest(byte[] key, bool withValue)
     {

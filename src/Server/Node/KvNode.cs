@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
+using KvStore.Server.Leases;
+using KvStore.Server.Locks;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Peers;
@@ -43,6 +45,7 @@ public sealed class KvNode : IAsyncDisposable
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<ulong> _peerIds = [];
     private ClientListener? _listener;
+    private LockService? _locks;
     private Task? _publisher;
     private int _disposed;
 
@@ -56,6 +59,11 @@ public sealed class KvNode : IAsyncDisposable
         _transport = transport;
         _host = host;
         Id = MemberIds.ForName(options.Name);
+        Leases = new LeaseService(
+            kv,
+            new RaftLeaseProposer(host, DefaultGroup, options.Clock),
+            new LeaseServiceOptions { ElectionTimeout = options.ElectionTimeout, Clock = options.Clock },
+            loggers.CreateLogger("leases"));
         ClusterId = MemberIds.ForCluster(options.ClusterToken);
     }
 
@@ -72,6 +80,11 @@ public sealed class KvNode : IAsyncDisposable
     public RaftHost Host => _host;
 
     public KvStateMachine StateMachine => _kv;
+
+    /// <summary>The leader-side lease service (deadlines, renewals, expiry); idle on followers.</summary>
+    public LeaseService Leases { get; }
+    /// <summary>The lock service (grants on the leader; waiters and election observers on every node).</summary>
+    public LockService Locks => _locks ?? throw new InvalidOperationException("the node has not been started");
 
     public IPEndPoint ClientEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the node has not been started");
 
@@ -124,7 +137,7 @@ public sealed class KvNode : IAsyncDisposable
         RaftHost? host = null;
         try
         {
-            kv = KvStateMachine.Open(Path.Combine(dir, "data"), fs);
+            kv = KvStateMachine.Open(Path.Combine(dir, "data"), fs, new KvStateMachineOptions { MinLeaseTtl = options.MinLeaseTtl });
             var snapshots = new FileSnapshotStore(fs, Path.Combine(dir, "snapshots"));
             transport = new TcpPeerTransport(
                 new PeerTransportOptions
@@ -159,6 +172,8 @@ public sealed class KvNode : IAsyncDisposable
             members.Changed += node.ConnectPeers;
             node.ConnectPeers(members.Members);
             host.Start();
+            node._locks = new LockService(host, DefaultGroup, kv, new AppliedLeaseLiveness(kv.Leases), options.Clock, loggers.CreateLogger("locks"));
+            node._locks.Start();
             await host.AddGroupAsync(DefaultGroup, voters, new MembershipStateMachine(kv, members)).WaitAsync(cancellationToken).ConfigureAwait(false);
 
             node._listener = new ClientListener(
@@ -171,6 +186,7 @@ public sealed class KvNode : IAsyncDisposable
                 new KvRequestHandler(node),
                 loggers.CreateLogger<ClientListener>());
             node._listener.Start();
+            node.Leases.Start();
             node._publisher = Task.Run(() => node.PublishClientUrlsAsync(node._stopping.Token));
             node._logger.LogInformation(
                 "node {Name} (id {Id:x16}) serving clients on {Client}, peers on {Peer}, data in {Dir}",
@@ -224,6 +240,12 @@ public sealed class KvNode : IAsyncDisposable
         if (_publisher is not null)
         {
             await _publisher.ConfigureAwait(false);
+        }
+
+        await Leases.DisposeAsync().ConfigureAwait(false);
+        if (_locks is not null)
+        {
+            await _locks.DisposeAsync().ConfigureAwait(false);
         }
 
         _host.Dispose();

@@ -71,6 +71,16 @@ public sealed record KvNodeOptions
     /// </summary>
     public IFileSystem FileSystem { get; init; } = PhysicalFileSystem.Instance;
 
+    /// <summary>The base election timeout: <see cref="ElectionTicks"/> ticks.</summary>
+    public TimeSpan ElectionTimeout => TickInterval * ElectionTicks;
+
+    /// <summary>
+    /// The smallest lease TTL granted: three election timeouts rounded up to whole seconds (etcd's
+    /// rule), so a lease outlasts the leader change its holder may have to wait through.
+    /// Every member must use the same Raft timing: this shapes the replicated state.
+    /// </summary>
+    public TimeSpan MinLeaseTtl => TimeSpan.FromSeconds(Math.Ceiling(3 * ElectionTimeout.TotalSeconds));
+
     /// <summary>The initial cluster with this node added when it was not listed.</summary>
     public IReadOnlyDictionary<string, string> EffectiveInitialCluster()
     {

@@ -4,6 +4,8 @@ using KvStore.Client.Protocol;
 using KvStore.Client.Protocol.Messages;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
+using KvStore.Server.Leases;
+using KvStore.Server.Locks;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Protos;
@@ -32,10 +34,17 @@ namespace KvStore.Server.Node;
 public sealed class KvRequestHandler : IRequestHandler
 {
     private readonly KvNode _node;
+    private readonly LeaseRequests _leases;
+    private readonly LockRequestHandler _locks;
+    private readonly ElectionRequestHandler _elections;
 
     public KvRequestHandler(KvNode node)
     {
         _node = node;
+        _leases = new LeaseRequests(node);
+        var lockProposer = new LockProposer(node);
+        _locks = new LockRequestHandler(lockProposer, node.Locks);
+        _elections = new ElectionRequestHandler(lockProposer, node.Locks, _locks);
     }
 
     private ulong Group => KvNode.DefaultGroup;
@@ -52,6 +61,22 @@ public sealed class KvRequestHandler : IRequestHandler
         FrameType.MemberAddRequest => new(MemberAddAsync((MemberAddRequest)request, cancellationToken)),
         FrameType.MemberRemoveRequest => new(MemberRemoveAsync((MemberRemoveRequest)request, cancellationToken)),
         FrameType.MemberPromoteRequest => new(MemberPromoteAsync((MemberPromoteRequest)request, cancellationToken)),
+
+        // Leases (src/Server/Leases/).
+        FrameType.LeaseGrantRequest => new(ProposeAsync(new KvCommand { LeaseGrant = (LeaseGrantRequest)request }, ((LeaseGrantRequest)request).Session, cancellationToken)),
+        FrameType.LeaseRevokeRequest => new(ProposeAsync(new KvCommand { LeaseRevoke = new LeaseRevokeCommand { Id = ((LeaseRevokeRequest)request).Id } }, ((LeaseRevokeRequest)request).Session, cancellationToken)),
+        FrameType.LeaseKeepAliveRequest => new(Stamped(_leases.KeepAlive((LeaseKeepAliveRequest)request))),
+        FrameType.LeaseTimeToLiveRequest => new(Stamped(_leases.TimeToLive((LeaseTimeToLiveRequest)request))),
+        FrameType.LeaseLeasesRequest => new(LeaseListAsync(cancellationToken)),
+        FrameType.LockRequest => new(_locks.LockAsync((LockRequest)request, cancellationToken)),
+        FrameType.UnlockRequest => new(_locks.UnlockAsync((UnlockRequest)request, cancellationToken)),
+        FrameType.ValidateFencingTokenRequest => new(_locks.ValidateFencingTokenAsync((ValidateFencingTokenRequest)request, cancellationToken)),
+        FrameType.CampaignRequest => new(_elections.CampaignAsync((CampaignRequest)request, cancellationToken)),
+        FrameType.ProclaimRequest => new(_elections.ProclaimAsync((ProclaimRequest)request, cancellationToken)),
+        FrameType.LeaderRequest => new(_elections.LeaderAsync((LeaderRequest)request, cancellationToken)),
+        FrameType.ResignRequest => new(_elections.ResignAsync((ResignRequest)request, cancellationToken)),
+        FrameType.ObserveRequest => new(_elections.Observe((ObserveRequest)request, context)),
+        FrameType.ObserveCancelRequest => new(_elections.ObserveCancel((ObserveCancelRequest)request, context)),
         _ => throw new KvStoreProtocolException(ErrorCode.UnknownType, $"request type {(byte)type} is not served by this node"),
     };
 
@@ -72,10 +97,26 @@ public sealed class KvRequestHandler : IRequestHandler
             DeleteRangeResponse delete => Stamp(delete, delete.Header ??= new ResponseHeader()),
             TxnResponse txn => Stamp(txn, txn.Header ??= new ResponseHeader()),
             CompactionResponse compact => Stamp(compact, compact.Header ??= new ResponseHeader()),
+            LeaseGrantResponse grant => Stamp(grant, grant.Header ??= new ResponseHeader()),
+            LeaseRevokeResponse revoke => Stamp(revoke, revoke.Header ??= new ResponseHeader()),
             IMessage other => other,
             _ => throw new InvalidOperationException($"the state machine answered {result?.GetType().Name ?? "nothing"} for a {command.OpCase} command"),
         };
     }
+
+    private async Task<IMessage> LeaseListAsync(CancellationToken cancellationToken)
+    {
+        await Raft(async () => (object?)await _node.Host.ReadIndexAsync(Group, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        return await Stamped(_leases.List()).ConfigureAwait(false);
+    }
+
+    private Task<IMessage> Stamped(IMessage response) => Task.FromResult<IMessage>(response switch
+    {
+        LeaseKeepAliveResponse r => Stamp(r, r.Header),
+        LeaseTimeToLiveResponse r => Stamp(r, r.Header),
+        LeaseLeasesResponse r => Stamp(r, r.Header),
+        _ => response,
+    });
 
     private async Task<IMessage> RangeAsync(RangeRequest request, CancellationToken cancellationToken)
     {

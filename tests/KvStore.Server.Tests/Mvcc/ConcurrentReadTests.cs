@@ -50,6 +50,7 @@ public sealed class ConcurrentReadTests
             states[model.Revision] = model.Visible(model.Revision);
         }
 
+        commands.InsertRange(0, KvCommands.GeneratorLeases());
         using KvStateMachine machine = KvStateMachine.Open("/db", MvccStore.LsmOptionsFor(new FaultInjectingFileSystem()) with { MemtableSizeBytes = 4 << 10 });
         using var done = new CancellationTokenSource();
         var all = new RangeRequest { Key = ByteString.CopyFrom(0), RangeEnd = ByteString.CopyFrom(0) };

@@ -17,21 +17,31 @@ internal static class KvCommands
         Put = new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value), PrevKv = true },
     };
 
+    /// <summary>
+    /// Grants of leases 1 and 2 (the ids <see cref="KvRequestGenerator"/> attaches to keys), with a
+    /// TTL no test outlives: a put naming a lease that does not exist is refused.
+    /// </summary>
+    public static List<KvCommand> GeneratorLeases() =>
+    [
+        new KvCommand { LeaseGrant = new LeaseGrantRequest { Id = 1, TtlSeconds = 1_000_000 } },
+        new KvCommand { LeaseGrant = new LeaseGrantRequest { Id = 2, TtlSeconds = 1_000_000 } },
+    ];
+
     public static Entry Entry(long index, KvCommand command) => Raft.Core.Entry.Normal(index, 1, command.ToByteArray());
 
     /// <summary>
-    /// A random log: commands of every kind (some in sessions, some retried, some compactions),
+    /// A random log (after <see cref="GeneratorLeases"/>): commands of every kind (some in sessions, some retried, some compactions),
     /// leader no-ops and configuration-change entries, with a growing issued_at clock.
     /// </summary>
     public static List<Entry> RandomLog(Random random, int count)
     {
         var generator = new KvRequestGenerator(random);
-        var entries = new List<Entry>();
+        var entries = GeneratorLeases().Select((grant, i) => Entry(i + 1, grant)).ToList();
         var sequences = new ulong[4];
         KvCommand? last = null;
         long clock = 1_000_000;
         long revisionGuess = 0;
-        for (long index = 1; index <= count; index++)
+        for (long index = entries.Count + 1; index <= count; index++)
         {
             clock += random.Next(0, 2000);
             int dice = random.Next(100);

@@ -23,6 +23,7 @@ public sealed class MvccModelTests
         var fs = new FaultInjectingFileSystem();
         using KvStateMachine machine = KvStateMachine.Open("/db", MvccStore.LsmOptionsFor(fs) with { MemtableSizeBytes = 4 << 10 });
         MvccStore store = machine.Store;
+        KvCommands.GeneratorLeases().ForEach(grant => machine.ApplyCommand(grant));
         var model = new ReferenceMvcc();
         var generator = new KvRequestGenerator(random);
         for (int step = 0; step < steps; step++)

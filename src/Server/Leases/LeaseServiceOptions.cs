@@ -1,0 +1,40 @@
+namespace KvStore.Server.Leases;
+
+/// <summary>Timing of a <see cref="LeaseService"/>.</summary>
+public sealed record LeaseServiceOptions
+{
+    /// <summary>
+    /// The group's (base) election timeout. A new leader grants each lease its checkpointed
+    /// remaining TTL plus this (time for clients to find it), and charges this much to the record
+    /// at once: an election cannot happen faster, so repeated elections always use up TTL.
+    /// </summary>
+    public TimeSpan ElectionTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often the service looks at leadership and deadlines; expiry is late by at most this.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How often remaining TTLs are compared with their records, and the drift tolerated: a lease
+    /// nobody renewed for half its TTL is checkpointed when its record is more than this above the
+    /// truth, so after a leader change it gets at most this much extra.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Checkpoints per proposed command (a command of 1,000 is about 15 KB).</summary>
+    public int CheckpointBatchSize { get; init; } = 1_000;
+
+    /// <summary>Expiry revocations in flight at once.</summary>
+    public int MaxRevocationsInFlight { get; init; } = 256;
+
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ElectionTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(PollInterval, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CheckpointInterval, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(CheckpointBatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxRevocationsInFlight, 1);
+        ArgumentNullException.ThrowIfNull(Clock);
+    }
+}
