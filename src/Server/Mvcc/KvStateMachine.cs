@@ -85,11 +85,18 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
     /// handler must be quick and must not throw: it runs inside Apply.
     /// </summary>
     public event Action<LeaseChange>? LeaseChanged;
+    /// <summary>
+    /// Called on the applying thread after a batch of entries that advanced the revision, and after
+    /// a snapshot restore: the watch hub's wake-up (issue 5). It must return at once and not throw —
+    /// the apply loop is the hot path and waits for no watcher.
+    /// </summary>
+    public Action? RevisionAdvanced { get; set; }
 
     public IReadOnlyList<object?> Apply(IReadOnlyList<Entry> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
         var results = new List<object?>(entries.Count);
+        long revisionBefore = _store.State.Revision;
         foreach (Entry entry in entries)
         {
             long applied = AppliedIndex;
@@ -123,6 +130,11 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
             results.Add(ApplyEntry(entry));
         }
 
+        if (_store.State.Revision != revisionBefore)
+        {
+            RevisionAdvanced?.Invoke();
+        }
+
         return results;
     }
 
@@ -133,7 +145,21 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         return Apply([Entry.Normal(AppliedIndex + 1, 0, command.ToByteArray())])[0]!;
     }
 
-    public ReadOnlyMemory<byte> TakeSnapshot() => MvccSnapshotFormat.Write(AppliedIndex, _store.ExportEntries());
+    public ReadOnlyMemory<byte> TakeSnapshot() => CaptureSnapshot()();
+
+    /// <summary>Pins the store's contents now (an LSM snapshot, which includes the applied index); the returned function serializes them on any thread.</summary>
+    public Func<ReadOnlyMemory<byte>> CaptureSnapshot()
+    {
+        long applied = AppliedIndex;
+        LsmSnapshot pinned = _store.PinContents();
+        return () =>
+        {
+            using (pinned)
+            {
+                return MvccSnapshotFormat.Write(applied, _store.ExportEntries(pinned));
+            }
+        };
+    }
 
     /// <summary>
     /// Replaces the whole state with the snapshot's. The snapshot is checked completely first:
@@ -152,6 +178,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         _store.ReplaceContents(entries, appliedIndex);
         _sessions.Reload();
         LockActivity.Restored();
+        RevisionAdvanced?.Invoke();
     }
 
     public MvccStatus GetStatus() => _store.GetStatus();

@@ -7,6 +7,7 @@ using KvStore.Server.Locks;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Peers;
+using KvStore.Server.Watch;
 using KvStore.Storage.IO;
 using KvStore.Storage.Log;
 using Microsoft.Extensions.Logging;
@@ -41,6 +42,7 @@ public sealed class KvNode : IAsyncDisposable
     private readonly KvStateMachine _kv;
     private readonly TcpPeerTransport _transport;
     private readonly RaftHost _host;
+    private readonly WatchHub _watchHub;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<ulong> _peerIds = [];
@@ -49,8 +51,10 @@ public sealed class KvNode : IAsyncDisposable
     private Task? _publisher;
     private int _disposed;
 
-    private KvNode(KvNodeOptions options, ILoggerFactory loggers, SegmentedLogStore log, KvStateMachine kv, MemberDirectory members, TcpPeerTransport transport, RaftHost host)
+    private KvNode(KvNodeOptions options, ILoggerFactory loggers, SegmentedLogStore log, KvStateMachine kv, MemberDirectory members, TcpPeerTransport transport, RaftHost host, WatchHub watchHub)
     {
+        _watchHub = watchHub;
+        Watches = new WatchService(watchHub);
         _options = options;
         _logger = loggers.CreateLogger("node");
         _log = log;
@@ -85,6 +89,8 @@ public sealed class KvNode : IAsyncDisposable
     public LeaseService Leases { get; }
     /// <summary>The lock service (grants on the leader; waiters and election observers on every node).</summary>
     public LockService Locks => _locks ?? throw new InvalidOperationException("the node has not been started");
+    /// <summary>This node's watches, fed by its state machine after each applied batch.</summary>
+    public WatchService Watches { get; }
 
     public IPEndPoint ClientEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the node has not been started");
 
@@ -135,9 +141,15 @@ public sealed class KvNode : IAsyncDisposable
         KvStateMachine? kv = null;
         TcpPeerTransport? transport = null;
         RaftHost? host = null;
+        WatchHub? watchHub = null;
         try
         {
             kv = KvStateMachine.Open(Path.Combine(dir, "data"), fs, new KvStateMachineOptions { MinLeaseTtl = options.MinLeaseTtl });
+            watchHub = new WatchHub(
+                kv.Store,
+                new WatchHubOptions { Clock = options.Clock, ClusterId = MemberIds.ForCluster(options.ClusterToken), MemberId = id, GroupId = DefaultGroup },
+                loggers.CreateLogger("watch"));
+            kv.RevisionAdvanced = watchHub.NotifyApplied;
             var snapshots = new FileSnapshotStore(fs, Path.Combine(dir, "snapshots"));
             transport = new TcpPeerTransport(
                 new PeerTransportOptions
@@ -168,7 +180,7 @@ public sealed class KvNode : IAsyncDisposable
                 log,
                 snapshots,
                 transport);
-            var node = new KvNode(options, loggers, log, kv, members, transport, host);
+            var node = new KvNode(options, loggers, log, kv, members, transport, host, watchHub);
             members.Changed += node.ConnectPeers;
             node.ConnectPeers(members.Members);
             host.Start();
@@ -197,6 +209,11 @@ public sealed class KvNode : IAsyncDisposable
         {
             host?.Dispose();
             transport?.Dispose();
+            if (watchHub is not null)
+            {
+                await watchHub.DisposeAsync().ConfigureAwait(false);
+            }
+
             kv?.Dispose();
             log.Dispose();
             throw;
@@ -250,6 +267,7 @@ public sealed class KvNode : IAsyncDisposable
 
         _host.Dispose();
         _transport.Dispose();
+        await _watchHub.DisposeAsync().ConfigureAwait(false);
         _kv.Dispose();
         _log.Dispose();
         _stopping.Dispose();

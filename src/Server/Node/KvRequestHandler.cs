@@ -77,6 +77,10 @@ public sealed class KvRequestHandler : IRequestHandler
         FrameType.ResignRequest => new(_elections.ResignAsync((ResignRequest)request, cancellationToken)),
         FrameType.ObserveRequest => new(_elections.Observe((ObserveRequest)request, context)),
         FrameType.ObserveCancelRequest => new(_elections.ObserveCancel((ObserveCancelRequest)request, context)),
+        // Watches (issue 5): served here from this node's applied state, see WatchHub.
+        FrameType.WatchCreateRequest => new(StampAny(_node.Watches.Create((WatchCreateRequest)request, context))),
+        FrameType.WatchCancelRequest => new(StampAny(_node.Watches.Cancel((WatchCancelRequest)request, context))),
+        FrameType.WatchProgressRequest => new(StampAny(_node.Watches.RequestProgress(context))),
         _ => throw new KvStoreProtocolException(ErrorCode.UnknownType, $"request type {(byte)type} is not served by this node"),
     };
 
@@ -289,6 +293,14 @@ public sealed class KvRequestHandler : IRequestHandler
 
         return member;
     }
+
+    private IMessage StampAny(IMessage response) => response switch
+    {
+        WatchCreateResponse m => Stamp(m, m.Header ??= new ResponseHeader()),
+        WatchCancelResponse m => Stamp(m, m.Header ??= new ResponseHeader()),
+        WatchProgressResponse m => Stamp(m, m.Header ??= new ResponseHeader()),
+        _ => response,
+    };
 
     private T Stamp<T>(T response, ResponseHeader header)
         where T : IMessage
