@@ -67,6 +67,7 @@ public sealed class KvStoreClient : IAsyncDisposable
         _invoker = new RequestInvoker(options, _connections, _leaders, _lanes, log);
         Locks = new KvStoreLocks(_invoker, options);
         Elections = new KvStoreElections(_invoker, this, Locks);
+        Leases = new LeaseClient(this, log);
     }
 
     /// <summary>Distributed locks with fencing tokens.</summary>
@@ -74,6 +75,9 @@ public sealed class KvStoreClient : IAsyncDisposable
 
     /// <summary>Leader elections (campaign, proclaim, leader, resign, observe).</summary>
     public KvStoreElections Elections { get; }
+
+    /// <summary>Leases: grant, revoke, time-to-live, list, and automatic keep-alive (<see cref="LeaseClient"/>).</summary>
+    public LeaseClient Leases { get; }
 
     /// <summary>The settings this client was created with.</summary>
     public KvStoreClientOptions Options { get; }
@@ -262,6 +266,7 @@ public sealed class KvStoreClient : IAsyncDisposable
             return;
         }
 
+        await Leases.DisposeAsync().ConfigureAwait(false);
         await _connections.DisposeAsync().ConfigureAwait(false);
     }
 

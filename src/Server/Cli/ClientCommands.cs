@@ -23,5 +23,6 @@ public static class ClientCommands
         root.Subcommands.Add(MemberCommand.Create());
         root.Subcommands.Add(WatchCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(LeaseCommand.Create());
     }
 }
