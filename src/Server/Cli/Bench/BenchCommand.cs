@@ -42,6 +42,7 @@ internal static class BenchCommand
             bench.Subcommands.Add(command);
         }
 
+        CoordinationBenchCommand.AddTo(bench);
         return bench;
     }
 
