@@ -68,6 +68,7 @@ public sealed class KvStoreClient : IAsyncDisposable
         Leases = new LeaseClient(this, log);
         Locks = new KvStoreLocks(_invoker, options);
         Elections = new KvStoreElections(_invoker, this, Locks);
+        Leases = new LeaseClient(this, log);
     }
 
     /// <summary>Leases: grant, revoke, time-to-live, list, and automatic keep-alive (<see cref="LeaseClient"/>).</summary>

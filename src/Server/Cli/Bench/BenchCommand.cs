@@ -43,6 +43,7 @@ internal static class BenchCommand
         }
 
         bench.Subcommands.Add(WatchBenchCommand.Create());
+        CoordinationBenchCommand.AddTo(bench);
         return bench;
     }
 
