@@ -38,14 +38,20 @@ internal sealed class RequestInvoker
     /// that endpoint only (no redirects), for per-member calls such as status.
     /// <paramref name="answeredBy"/>, if given, learns which endpoint answered.
     /// </summary>
+    /// <remarks><paramref name="waitTimeout"/> is for calls the server may hold on purpose (a lock
+    /// or campaign waiting its turn): it replaces the request timeout (infinite allowed), attempts
+    /// get no timeout of their own, and a TIMEOUT error is the server enforcing the caller's own
+    /// deadline, so it is final rather than retried.</remarks>
     public async Task<TResponse> InvokeAsync<TResponse>(
-        IMessage request, CallKind kind, EndpointAddress? pinned, CancellationToken cancellationToken, Action<EndpointAddress>? answeredBy = null)
+        IMessage request, CallKind kind, EndpointAddress? pinned, CancellationToken cancellationToken, Action<EndpointAddress>? answeredBy = null, TimeSpan? waitTimeout = null)
         where TResponse : IMessage
     {
+        TimeSpan requestTimeout = waitTimeout ?? _options.RequestTimeout;
+        TimeSpan attemptTimeout = waitTimeout is null ? _options.AttemptTimeout : Timeout.InfiniteTimeSpan;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (_options.RequestTimeout != Timeout.InfiniteTimeSpan)
+        if (requestTimeout != Timeout.InfiniteTimeSpan)
         {
-            deadline.CancelAfter(_options.RequestTimeout);
+            deadline.CancelAfter(requestTimeout);
         }
 
         Exception? lastFailure = null;
@@ -76,9 +82,9 @@ internal sealed class RequestInvoker
 
                     sent = true;
                     using var attempt = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
-                    if (kind != CallKind.Membership && _options.AttemptTimeout != Timeout.InfiniteTimeSpan)
+                    if (kind != CallKind.Membership && attemptTimeout != Timeout.InfiniteTimeSpan)
                     {
-                        attempt.CancelAfter(_options.AttemptTimeout);
+                        attempt.CancelAfter(attemptTimeout);
                     }
 
                     TResponse response;
@@ -131,7 +137,7 @@ internal sealed class RequestInvoker
                     _logger.LogDebug("{Reason}; trying the next member", ex.Message);
                     endpoint = pinned ?? _leaders.Next(endpoint);
                 }
-                catch (KvStoreProtocolException ex) when (ex.Code is ErrorCode.Unavailable or ErrorCode.Timeout)
+                catch (KvStoreProtocolException ex) when (ex.Code is ErrorCode.Unavailable || (ex.Code is ErrorCode.Timeout && waitTimeout is null))
                 {
                     lastFailure = ex;
                     _logger.LogDebug("{Endpoint} cannot serve now: {Reason}", endpoint, ex.ServerMessage);
@@ -153,7 +159,7 @@ internal sealed class RequestInvoker
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new KvStoreTimeoutException(
-                $"{request.Descriptor.Name} did not complete within {_options.RequestTimeout.TotalMilliseconds:0} ms"
+                $"{request.Descriptor.Name} did not complete within {requestTimeout.TotalMilliseconds:0} ms"
                 + (lastFailure is null ? string.Empty : $"; last failure: {lastFailure.Message}"),
                 lastFailure);
         }

@@ -45,6 +45,15 @@ public static class Cmp
     /// <summary>The current fencing token of the lock <paramref name="lockName"/>.</summary>
     public static NumericCompareOperand FencingToken(ReadOnlyMemory<byte> lockName) => new(lockName, CompareTarget.FencingToken);
 
+    /// <summary>
+    /// "Lock <paramref name="lockName"/> is held with <paramref name="fencingToken"/>": the guard of a
+    /// write made under a lock. The store refuses the write once the lock was released or lost.
+    /// </summary>
+    public static TxnCondition Fence(string lockName, long fencingToken) => FencingToken(lockName) == fencingToken;
+
+    /// <inheritdoc cref="Fence(string, long)"/>
+    public static TxnCondition Fence(ReadOnlyMemory<byte> lockName, long fencingToken) => FencingToken(lockName) == fencingToken;
+
     /// <summary>The key's value, compared byte by byte.</summary>
     public static ValueCompareOperand Value(string key) => Value(Utf8(key));
 

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using KvStore.Client.Protocol.Messages;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
+using KvStore.Server.Locks;
 using KvStore.Server.Leases;
 using KvStore.Server.Protos;
 using KvStore.Storage;
@@ -70,6 +71,9 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
     /// <summary>The store, for local (serializable or ReadIndex-confirmed) reads: <see cref="MvccStore.Range"/>.</summary>
     public MvccStore Store => _store;
 
+    /// <summary>Which locks each applied command touched, for the node's lock service (see <see cref="LockActivityFeed"/>).</summary>
+    public LockActivityFeed LockActivity { get; } = new();
+
     public long AppliedIndex => _store.State.AppliedIndex;
 
     /// <summary>The leases of the applied state (read side; see <see cref="LeaseTable"/>).</summary>
@@ -81,11 +85,18 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
     /// handler must be quick and must not throw: it runs inside Apply.
     /// </summary>
     public event Action<LeaseChange>? LeaseChanged;
+    /// <summary>
+    /// Called on the applying thread after a batch of entries that advanced the revision, and after
+    /// a snapshot restore: the watch hub's wake-up (issue 5). It must return at once and not throw —
+    /// the apply loop is the hot path and waits for no watcher.
+    /// </summary>
+    public Action? RevisionAdvanced { get; set; }
 
     public IReadOnlyList<object?> Apply(IReadOnlyList<Entry> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
         var results = new List<object?>(entries.Count);
+        long revisionBefore = _store.State.Revision;
         foreach (Entry entry in entries)
         {
             long applied = AppliedIndex;
@@ -119,6 +130,11 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
             results.Add(ApplyEntry(entry));
         }
 
+        if (_store.State.Revision != revisionBefore)
+        {
+            RevisionAdvanced?.Invoke();
+        }
+
         return results;
     }
 
@@ -129,7 +145,21 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         return Apply([Entry.Normal(AppliedIndex + 1, 0, command.ToByteArray())])[0]!;
     }
 
-    public ReadOnlyMemory<byte> TakeSnapshot() => MvccSnapshotFormat.Write(AppliedIndex, _store.ExportEntries());
+    public ReadOnlyMemory<byte> TakeSnapshot() => CaptureSnapshot()();
+
+    /// <summary>Pins the store's contents now (an LSM snapshot, which includes the applied index); the returned function serializes them on any thread.</summary>
+    public Func<ReadOnlyMemory<byte>> CaptureSnapshot()
+    {
+        long applied = AppliedIndex;
+        LsmSnapshot pinned = _store.PinContents();
+        return () =>
+        {
+            using (pinned)
+            {
+                return MvccSnapshotFormat.Write(applied, _store.ExportEntries(pinned));
+            }
+        };
+    }
 
     /// <summary>
     /// Replaces the whole state with the snapshot's. The snapshot is checked completely first:
@@ -147,6 +177,8 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
 
         _store.ReplaceContents(entries, appliedIndex);
         _sessions.Reload();
+        LockActivity.Restored();
+        RevisionAdvanced?.Invoke();
     }
 
     public MvccStatus GetStatus() => _store.GetStatus();
@@ -210,6 +242,10 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         _sessions.Write(plan, command.ClientId, command.Sequence, result, write.Batch);
         _store.Commit(write, entry.Index);
         _sessions.Committed(plan);
+        if (result is not null)
+        {
+            LockActivity.Committed(command, write);
+        }
         if (LeaseChanged is { } leaseChanged)
         {
             foreach (LeaseChange change in write.LeaseChanges)
@@ -232,11 +268,20 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
                 KvCommand.OpOneofCase.DeleteRange => new KvCommandResult { DeleteRange = write.DeleteRange(command.DeleteRange) },
                 KvCommand.OpOneofCase.Txn => new KvCommandResult { Txn = write.Txn(command.Txn) },
                 KvCommand.OpOneofCase.Compact => new KvCommandResult { Compact = write.Compact(command.Compact) },
+                KvCommand.OpOneofCase.LockEnqueue => new KvCommandResult { LockEnqueue = LockTable.Enqueue(write, command.LockEnqueue) },
+                KvCommand.OpOneofCase.LockGrant => new KvCommandResult { LockGrant = LockTable.Grant(write, command.LockGrant, now) },
+                KvCommand.OpOneofCase.LockUnlock => new KvCommandResult { LockUnlock = LockTable.Unlock(write, command.LockUnlock) },
                 KvCommand.OpOneofCase.LeaseGrant => new KvCommandResult { LeaseGrant = write.GrantLease(command.LeaseGrant, now, _minLeaseTtlSeconds) },
                 KvCommand.OpOneofCase.LeaseRevoke => new KvCommandResult { LeaseRevoke = write.RevokeLease(command.LeaseRevoke, now) },
                 KvCommand.OpOneofCase.LeaseCheckpoint => new KvCommandResult { LeaseCheckpoint = write.CheckpointLeases(command.LeaseCheckpoint, now) },
                 _ => throw new MvccException(ErrorCode.InvalidArgument, "command has no operation"),
             };
+            if (command.OpCase == KvCommand.OpOneofCase.LeaseRevoke && command.LeaseRevoke.Expired)
+            {
+                // Lock-delay (Chubby) applies only after an expiry: the locks whose holder this deleted remember when.
+                LockTable.NoteExpiredHolders(write, now);
+            }
+
             return (result, write);
         }
         catch (MvccException e)
@@ -253,6 +298,9 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         KvCommandResult.ResultOneofCase.DeleteRange => result.DeleteRange,
         KvCommandResult.ResultOneofCase.Txn => result.Txn,
         KvCommandResult.ResultOneofCase.Compact => result.Compact,
+        KvCommandResult.ResultOneofCase.LockEnqueue => result.LockEnqueue,
+        KvCommandResult.ResultOneofCase.LockGrant => result.LockGrant,
+        KvCommandResult.ResultOneofCase.LockUnlock => result.LockUnlock,
         KvCommandResult.ResultOneofCase.LeaseGrant => result.LeaseGrant,
         KvCommandResult.ResultOneofCase.LeaseRevoke => result.LeaseRevoke,
         KvCommandResult.ResultOneofCase.LeaseCheckpoint => result.LeaseCheckpoint,

@@ -17,6 +17,7 @@ namespace KvStore.Server.Mvcc;
 /// 's' sessions:  's' | client id (u64 BE) -> SessionRecord (see SessionRecord.cs)
 /// 't' deadlines: 't' | deadline unix ms (u64 BE) | client id (u64 BE) -> u8 (0 = live session, 1 = expired marker)
 /// 'x' expired:   'x' | client id (u64 BE) -> deadline of the marker (i64 LE)
+/// 'g' grants:    'g' | lock name (raw) -> LockGrantRecord (see Locks/LockGrantRecord.cs): token, lock delay, holder key
 /// 'l' leases:    'l' | lease id (u64 BE) -> LeaseRecord (see src/Server/Leases/LeaseRecord.cs)
 /// 'a' attached:  'a' | lease id (u64 BE) | K -> empty: K's newest version carries that lease
 /// 'n' sequence:  'n' | P -> i64 LE, the last number a sequential put under prefix P appended
@@ -50,6 +51,7 @@ public static class MvccKeys
     public const byte SessionTag = (byte)'s';
     public const byte DeadlineTag = (byte)'t';
     public const byte ExpiredSessionTag = (byte)'x';
+    public const byte GrantTag = (byte)'g';
     public const byte LeaseTag = (byte)'l';
     public const byte LeaseAttachmentTag = (byte)'a';
     public const byte SequenceTag = (byte)'n';

@@ -296,7 +296,9 @@ public sealed partial class MvccWrite
     {
         if (compare.Target == Compare.Types.CompareTarget.Fence)
         {
-            throw new MvccException(ErrorCode.InvalidArgument, "txn: FENCE compares are served by the lock service (issue 5), not yet by this store");
+            // The lock's current token (0 when free) compares like a number: EQUAL T reads "NAME is held with token T".
+            long token = Locks.LockTable.CurrentToken(this, compare.Key.ToByteArray());
+            return Satisfies(compare.Result, token.CompareTo(compare.FencingToken));
         }
 
         KeyRange range = KeyRange.From(compare.Key, compare.RangeEnd, "compare");
@@ -320,13 +322,18 @@ public sealed partial class MvccWrite
             Compare.Types.CompareTarget.Lease => kv.Lease.CompareTo(compare.Lease),
             _ => throw new MvccException(ErrorCode.InvalidArgument, $"txn: compare target {(int)compare.Target} is unknown"),
         };
-        return compare.Result switch
+        return Satisfies(compare.Result, c);
+    }
+
+    private static bool Satisfies(Compare.Types.CompareResult result, int c)
+    {
+        return result switch
         {
             Compare.Types.CompareResult.Equal => c == 0,
             Compare.Types.CompareResult.NotEqual => c != 0,
             Compare.Types.CompareResult.Greater => c > 0,
             Compare.Types.CompareResult.Less => c < 0,
-            _ => throw new MvccException(ErrorCode.InvalidArgument, $"txn: compare result {(int)compare.Result} is unknown"),
+            _ => throw new MvccException(ErrorCode.InvalidArgument, $"txn: compare result {(int)result} is unknown"),
         };
     }
 
@@ -343,6 +350,9 @@ public sealed partial class MvccWrite
 
     /// <summary>This command's changes, in key order (null = deleted).</summary>
     internal IEnumerable<KeyValuePair<byte[], KeyValue?>> Changes => _overlay;
+
+    /// <summary>The newest version of <paramref name="key"/> as this command sees it (its own writes included), or null.</summary>
+    internal KeyValue? LatestVisible(byte[] key, bool withValue) => Latest(key, withValue);
 
     private KeyValue? Latest(byte[] key, bool withValue)
     {

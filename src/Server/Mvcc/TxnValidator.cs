@@ -38,6 +38,11 @@ internal static class TxnValidator
             {
                 throw new MvccException(ErrorCode.InvalidArgument, $"txn compare: target {(int)compare.Target} or result {(int)compare.Result} is unknown");
             }
+
+            if (compare.Target == Compare.Types.CompareTarget.Fence && !compare.RangeEnd.IsEmpty)
+            {
+                throw new MvccException(ErrorCode.InvalidArgument, "txn compare: a FENCE compare names one lock; range_end must be empty");
+            }
         }
 
         CheckBranch(txn.Success);

@@ -5,6 +5,7 @@ using KvStore.Client.Protocol.Messages;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
 using KvStore.Server.Leases;
+using KvStore.Server.Locks;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Protos;
@@ -34,11 +35,16 @@ public sealed class KvRequestHandler : IRequestHandler
 {
     private readonly KvNode _node;
     private readonly LeaseRequests _leases;
+    private readonly LockRequestHandler _locks;
+    private readonly ElectionRequestHandler _elections;
 
     public KvRequestHandler(KvNode node)
     {
         _node = node;
         _leases = new LeaseRequests(node);
+        var lockProposer = new LockProposer(node);
+        _locks = new LockRequestHandler(lockProposer, node.Locks);
+        _elections = new ElectionRequestHandler(lockProposer, node.Locks, _locks);
     }
 
     private ulong Group => KvNode.DefaultGroup;
@@ -62,6 +68,19 @@ public sealed class KvRequestHandler : IRequestHandler
         FrameType.LeaseKeepAliveRequest => new(Stamped(_leases.KeepAlive((LeaseKeepAliveRequest)request))),
         FrameType.LeaseTimeToLiveRequest => new(Stamped(_leases.TimeToLive((LeaseTimeToLiveRequest)request))),
         FrameType.LeaseLeasesRequest => new(LeaseListAsync(cancellationToken)),
+        FrameType.LockRequest => new(_locks.LockAsync((LockRequest)request, cancellationToken)),
+        FrameType.UnlockRequest => new(_locks.UnlockAsync((UnlockRequest)request, cancellationToken)),
+        FrameType.ValidateFencingTokenRequest => new(_locks.ValidateFencingTokenAsync((ValidateFencingTokenRequest)request, cancellationToken)),
+        FrameType.CampaignRequest => new(_elections.CampaignAsync((CampaignRequest)request, cancellationToken)),
+        FrameType.ProclaimRequest => new(_elections.ProclaimAsync((ProclaimRequest)request, cancellationToken)),
+        FrameType.LeaderRequest => new(_elections.LeaderAsync((LeaderRequest)request, cancellationToken)),
+        FrameType.ResignRequest => new(_elections.ResignAsync((ResignRequest)request, cancellationToken)),
+        FrameType.ObserveRequest => new(_elections.Observe((ObserveRequest)request, context)),
+        FrameType.ObserveCancelRequest => new(_elections.ObserveCancel((ObserveCancelRequest)request, context)),
+        // Watches (issue 5): served here from this node's applied state, see WatchHub.
+        FrameType.WatchCreateRequest => new(StampAny(_node.Watches.Create((WatchCreateRequest)request, context))),
+        FrameType.WatchCancelRequest => new(StampAny(_node.Watches.Cancel((WatchCancelRequest)request, context))),
+        FrameType.WatchProgressRequest => new(StampAny(_node.Watches.RequestProgress(context))),
         _ => throw new KvStoreProtocolException(ErrorCode.UnknownType, $"request type {(byte)type} is not served by this node"),
     };
 
@@ -73,7 +92,7 @@ public sealed class KvRequestHandler : IRequestHandler
             command.Sequence = session.Sequence;
         }
 
-        command.IssuedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        command.IssuedAtUnixMs = _node.Options.Clock.GetUtcNow().ToUnixTimeMilliseconds();
         object? result = await Raft(() => _node.Host.ProposeAsync(Group, command.ToByteArray(), cancellationToken)).ConfigureAwait(false);
         return result switch
         {
@@ -274,6 +293,14 @@ public sealed class KvRequestHandler : IRequestHandler
 
         return member;
     }
+
+    private IMessage StampAny(IMessage response) => response switch
+    {
+        WatchCreateResponse m => Stamp(m, m.Header ??= new ResponseHeader()),
+        WatchCancelResponse m => Stamp(m, m.Header ??= new ResponseHeader()),
+        WatchProgressResponse m => Stamp(m, m.Header ??= new ResponseHeader()),
+        _ => response,
+    };
 
     private T Stamp<T>(T response, ResponseHeader header)
         where T : IMessage

@@ -107,9 +107,9 @@ public sealed class BadInputTests : IDisposable
         AssertRefused(new KvCommand { Put = new PutRequest { Key = Bytes("a"), Value = Bytes("v"), IgnoreValue = true } }, ErrorCode.InvalidArgument, "ignore_value");
 
     [Fact]
-    public void FenceCompareIsRefusedUntilTheLockServiceExists()
+    public void FenceCompareOverARangeIsRefused()
     {
-        var txn = new TxnRequest { Compare = { new Compare { Key = Bytes("lock"), Target = Compare.Types.CompareTarget.Fence, FencingToken = 3 } } };
+        var txn = new TxnRequest { Compare = { new Compare { Key = Bytes("lock"), RangeEnd = Bytes("lock0"), Target = Compare.Types.CompareTarget.Fence, FencingToken = 3 } } };
 
         AssertRefused(new KvCommand { Txn = txn }, ErrorCode.InvalidArgument, "FENCE");
     }
