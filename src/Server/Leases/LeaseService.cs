@@ -8,7 +8,8 @@ namespace KvStore.Server.Leases;
 
 /// <summary>
 /// The leader's side of leases: deadlines in memory, renewals (KeepAlive) answered from them,
-/// expiry proposed as a revocation, and remaining TTLs checkpointed through Raft. Active only
+/// expiry proposed as batched <see cref="LeaseExpireCommand"/>s (each lease's keys go in one
+/// revision), and remaining TTLs checkpointed through Raft. Active only
 /// while this node leads the group; it never changes state except by proposing commands.
 /// </summary>
 /// <remarks>
@@ -332,47 +333,58 @@ public sealed class LeaseService : IAsyncDisposable
             _revocationsInFlight += due.Count;
         }
 
-        foreach (long id in due)
+        foreach (long[] batch in due.Chunk(_options.ExpiryBatchSize))
         {
-            _ = RevokeExpiredAsync(id, term, cancellationToken);
+            _ = ExpireAsync(batch, term, cancellationToken);
         }
     }
 
-    private async Task RevokeExpiredAsync(long id, long term, CancellationToken cancellationToken)
+    /// <summary>Proposes the expiry of a batch of leases (one command, one revision); on failure they are retried next round.</summary>
+    private async Task ExpireAsync(long[] ids, long term, CancellationToken cancellationToken)
     {
         bool retry;
         try
         {
-            object? result = await _proposer.ProposeAsync(new KvCommand { LeaseRevoke = new LeaseRevokeCommand { Id = id, Expired = true } }, cancellationToken).ConfigureAwait(false);
-            retry = result is Error { Code: not ErrorCode.LeaseNotFound };
+            var command = new LeaseExpireCommand();
+            command.Ids.AddRange(ids);
+            object? result = await _proposer.ProposeAsync(new KvCommand { LeaseExpire = command }, cancellationToken).ConfigureAwait(false);
+            retry = result is Error;
             if (result is Error error)
             {
-                _logger.LogDebug("lease service: expiring lease {Id}: {Error}", id, error.Message);
+                _logger.LogWarning("lease service: expiring {Count} leases was refused: {Error}", ids.Length, error.Message);
             }
         }
         catch (Exception ex)
         {
             retry = !cancellationToken.IsCancellationRequested;
-            _logger.LogDebug(ex, "lease service: expiring lease {Id} failed", id);
+            _logger.LogDebug(ex, "lease service: expiring {Count} leases failed", ids.Length);
         }
 
         lock (_lock)
         {
-            _revocationsInFlight--;
-            if (_term != term || _phase != Phase.Active || !_leases.TryGetValue(id, out LeaseTimer? timer))
+            _revocationsInFlight -= ids.Length;
+            if (_term != term || _phase != Phase.Active)
             {
                 return;
             }
 
-            if (retry)
+            foreach (long id in ids)
             {
-                timer.Revoking = false;
-                _deadlines.Enqueue(id, timer.Deadline);
-            }
-            else
-            {
-                // Gone already (the applied revocation's LeaseChanged normally removes it first).
-                _leases.Remove(id);
+                if (!_leases.TryGetValue(id, out LeaseTimer? timer))
+                {
+                    continue;
+                }
+
+                if (retry)
+                {
+                    timer.Revoking = false;
+                    _deadlines.Enqueue(id, timer.Deadline);
+                }
+                else
+                {
+                    // Ended already (a client's revoke overtook the expiry; the applied end normally removes it first).
+                    _leases.Remove(id);
+                }
             }
         }
     }

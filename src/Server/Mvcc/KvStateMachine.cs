@@ -274,6 +274,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
                 KvCommand.OpOneofCase.LeaseGrant => new KvCommandResult { LeaseGrant = write.GrantLease(command.LeaseGrant, now, _minLeaseTtlSeconds) },
                 KvCommand.OpOneofCase.LeaseRevoke => new KvCommandResult { LeaseRevoke = write.RevokeLease(command.LeaseRevoke, now) },
                 KvCommand.OpOneofCase.LeaseCheckpoint => new KvCommandResult { LeaseCheckpoint = write.CheckpointLeases(command.LeaseCheckpoint, now) },
+                KvCommand.OpOneofCase.LeaseExpire => new KvCommandResult { LeaseExpire = write.ExpireLeases(command.LeaseExpire, now) },
                 _ => throw new MvccException(ErrorCode.InvalidArgument, "command has no operation"),
             };
             if (command.OpCase == KvCommand.OpOneofCase.LeaseRevoke && command.LeaseRevoke.Expired)
@@ -304,6 +305,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         KvCommandResult.ResultOneofCase.LeaseGrant => result.LeaseGrant,
         KvCommandResult.ResultOneofCase.LeaseRevoke => result.LeaseRevoke,
         KvCommandResult.ResultOneofCase.LeaseCheckpoint => result.LeaseCheckpoint,
+        KvCommandResult.ResultOneofCase.LeaseExpire => result.LeaseExpire,
         KvCommandResult.ResultOneofCase.Error => result.Error,
         _ => new Error { Code = ErrorCode.Internal, Message = "a stored session result is empty" },
     };
