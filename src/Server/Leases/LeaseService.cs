@@ -55,6 +55,8 @@ public sealed class LeaseService : IAsyncDisposable
     private int _revocationsInFlight;
 
     private Task _checkpointing = Task.CompletedTask;
+    private Task _forgetting = Task.CompletedTask;
+    private long _nextForgetMs;
     private Task? _loop;
 
     public LeaseService(KvStateMachine machine, ILeaseProposer proposer, LeaseServiceOptions? options = null, ILogger? logger = null)
@@ -160,6 +162,7 @@ public sealed class LeaseService : IAsyncDisposable
         }
 
         await _checkpointing.ConfigureAwait(false);
+        await _forgetting.ConfigureAwait(false);
         _stopping.Dispose();
     }
 
@@ -213,10 +216,16 @@ public sealed class LeaseService : IAsyncDisposable
         {
             _checkpointing = RaiseRenewedAsync(cancellationToken);
         }
+
+        if (NowMs() >= _nextForgetMs && _forgetting.IsCompleted)
+        {
+            _nextForgetMs = NowMs() + (long)_options.ForgetInterval.TotalMilliseconds;
+            _forgetting = Task.Run(() => ForgetEndedAsync(cancellationToken), CancellationToken.None);
+        }
     }
 
     /// <summary>Waits until the current checkpoint proposals (if any) are done; for tests.</summary>
-    internal Task CheckpointsSettled => _checkpointing;
+    internal Task CheckpointsSettled => Task.WhenAll(_checkpointing, _forgetting);
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -447,6 +456,27 @@ public sealed class LeaseService : IAsyncDisposable
         }
 
         return ProposeCheckpointsAsync(checkpoints, cancellationToken);
+    }
+
+    /// <summary>Proposes dropping the records of leases that ended more than the retention ago (the state machine re-checks with its clock).</summary>
+    private async Task ForgetEndedAsync(CancellationToken cancellationToken)
+    {
+        long cutoff = _options.Clock.GetUtcNow().ToUnixTimeMilliseconds() - (long)_options.EndedLeaseRetention.TotalMilliseconds;
+        List<long> ids = _machine.Leases.Ended().Where(l => l.Record.AtUnixMs <= cutoff).Select(l => l.Id).ToList();
+        foreach (long[] batch in ids.Chunk(_options.CheckpointBatchSize))
+        {
+            var command = new LeaseForgetCommand();
+            command.Ids.AddRange(batch);
+            try
+            {
+                await _proposer.ProposeAsync(new KvCommand { LeaseForget = command }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogDebug(ex, "lease service: dropping {Count} ended lease records failed", batch.Length);
+                return;
+            }
+        }
     }
 
     private async Task ProposeCheckpointsAsync(List<LeaseCheckpoint> checkpoints, CancellationToken cancellationToken)

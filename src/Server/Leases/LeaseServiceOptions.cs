@@ -32,6 +32,12 @@ public sealed record LeaseServiceOptions
     /// </summary>
     public int ExpiryBatchSize { get; init; } = 500;
 
+    /// <summary>How often the leader looks for records of long-ended leases to drop.</summary>
+    public TimeSpan ForgetInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Records of leases ended longer ago than this are dropped; the state machine re-checks with its own clock and option (<see cref="Mvcc.KvStateMachineOptions.EndedLeaseRetention"/>).</summary>
+    public TimeSpan EndedLeaseRetention { get; init; } = TimeSpan.FromHours(1);
+
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
     internal void Validate()
@@ -42,6 +48,7 @@ public sealed record LeaseServiceOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(CheckpointBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRevocationsInFlight, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(ExpiryBatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ForgetInterval, TimeSpan.Zero);
         ArgumentNullException.ThrowIfNull(Clock);
     }
 }

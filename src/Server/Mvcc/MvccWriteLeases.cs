@@ -51,8 +51,9 @@ public sealed partial class MvccWrite
 
         if (id == 0)
         {
-            // Ids the store chooses count up and skip every id that has a record (live or ended),
-            // so an ended lease's record — which the lock service reads — is never overwritten by them.
+            // Ids the store chooses only grow (the last one is stored) and skip every id that has a
+            // record (one a client chose), so an ended lease's record — which the lock service
+            // reads — is never overwritten by them, and a dropped record's id is never handed out again.
             id = Store.TryGetRaw(MvccKeys.LastLeaseIdKey, out byte[] last) ? MvccKeys.ReadInt64Value(last) : 0;
             do
             {
@@ -94,6 +95,24 @@ public sealed partial class MvccWrite
         }
 
         return new LeaseExpireResult { Header = Header(), Expired = expired };
+    }
+
+    /// <summary>Deletes the records of leases that ended at least <paramref name="retentionMs"/> before <paramref name="nowUnixMs"/>; others are skipped.</summary>
+    public LeaseForgetResult ForgetLeases(LeaseForgetCommand command, long nowUnixMs, long retentionMs)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        StartCommand();
+        int forgotten = 0;
+        foreach (long id in command.Ids.Distinct())
+        {
+            if (FindLease(id) is { IsLive: false } record && nowUnixMs - record.AtUnixMs >= retentionMs)
+            {
+                Batch.Delete(MvccKeys.LeaseKey(id));
+                forgotten++;
+            }
+        }
+
+        return new LeaseForgetResult { Header = Header(), Forgotten = forgotten };
     }
 
     private void EndLease(long id, LeaseRecord record, bool expired, long nowUnixMs)

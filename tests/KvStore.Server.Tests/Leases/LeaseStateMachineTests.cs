@@ -81,6 +81,27 @@ public sealed class LeaseStateMachineTests : IDisposable
     }
 
     [Fact]
+    public void RecordsOfLongEndedLeasesAreDroppedAndRecentOnesKept()
+    {
+        long old = Grant(10, at: 1_000);
+        long recent = Grant(10, at: 1_000);
+        long live = Grant(10, at: 1_000);
+        _machine.ApplyCommand(Revoke(old, expired: true, at: 2_000));
+        _machine.ApplyCommand(Revoke(recent, expired: true, at: 3_000_000));
+        var command = new LeaseForgetCommand();
+        command.Ids.AddRange([old, recent, live]);
+
+        long hourAfterOld = 2_000 + (long)TimeSpan.FromHours(1).TotalMilliseconds;
+        var result = Assert.IsType<LeaseForgetResult>(_machine.ApplyCommand(new KvCommand { IssuedAtUnixMs = hourAfterOld, LeaseForget = command }));
+
+        Assert.Equal(1, result.Forgotten);
+        Assert.Null(_machine.Leases.Find(old));
+        Assert.True(_machine.Leases.TryGetEnd(recent, out _, out _));
+        Assert.True(_machine.Leases.Exists(live));
+        Assert.NotEqual(old, Grant(10, at: hourAfterOld));
+    }
+
+    [Fact]
     public void ExpiryIsRecordedWithTheClockOfTheRevocation()
     {
         long lease = Grant(10, at: 1_000);
