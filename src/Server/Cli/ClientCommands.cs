@@ -24,5 +24,6 @@ public static class ClientCommands
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(LockCommand.Create());
         root.Subcommands.Add(ElectCommand.Create());
+        root.Subcommands.Add(LeaseCommand.Create());
     }
 }
