@@ -137,7 +137,7 @@ public sealed class LockService : ILockActivityListener, IAsyncDisposable
         ElectionObserver? observer;
         lock (_gate)
         {
-            if (!_observersById.TryGetValue(observeId, out observer) || !ReferenceEquals(observer.Connection, connection))
+            if (!_observersById.TryGetValue(observeId, out observer) || !ReferenceEquals(observer.Owner, connection))
             {
                 return false;
             }
