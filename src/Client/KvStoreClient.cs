@@ -66,9 +66,8 @@ public sealed class KvStoreClient : IAsyncDisposable
         _lanes = new SessionLanePool(options.MaxConcurrentWrites, options.ClientId);
         _invoker = new RequestInvoker(options, _connections, _leaders, _lanes, log);
         Leases = new LeaseClient(this, log);
-        Locks = new KvStoreLocks(_invoker, options);
+        Locks = new KvStoreLocks(_invoker, options, Leases);
         Elections = new KvStoreElections(_invoker, this, Locks);
-        Leases = new LeaseClient(this, log);
     }
 
     /// <summary>Leases: grant, revoke, time-to-live, list, and automatic keep-alive (<see cref="LeaseClient"/>).</summary>

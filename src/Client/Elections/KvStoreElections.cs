@@ -79,7 +79,7 @@ public sealed class KvStoreElections
     /// </summary>
     public async Task<ElectionLeadership> CampaignAsync(string name, string value, TimeSpan ttl, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        OwnedLease lease = await OwnedLease.GrantAsync(_invoker, ttl, cancellationToken).ConfigureAwait(false);
+        Lease lease = await _locks.GrantKeptAliveAsync(ttl, cancellationToken).ConfigureAwait(false);
         ElectionLeaderKey leader;
         try
         {

@@ -22,12 +22,18 @@ public sealed class KvStoreLocks
 {
     private readonly RequestInvoker _invoker;
     private readonly KvStoreClientOptions _options;
+    private readonly LeaseClient _leases;
 
-    internal KvStoreLocks(RequestInvoker invoker, KvStoreClientOptions options)
+    internal KvStoreLocks(RequestInvoker invoker, KvStoreClientOptions options, LeaseClient leases)
     {
         _invoker = invoker;
         _options = options;
+        _leases = leases;
     }
+
+    /// <summary>Grants a lease of <paramref name="ttl"/> kept alive by the client's lease loop (see <see cref="LeaseClient"/>).</summary>
+    internal Task<Lease> GrantKeptAliveAsync(TimeSpan ttl, CancellationToken cancellationToken) =>
+        _leases.GrantAsync(ttl, cancellationToken: cancellationToken);
 
     /// <summary>Waits for lock <paramref name="name"/> (UTF-8) and returns the held lock.</summary>
     /// <param name="name">The lock's name.</param>
@@ -99,7 +105,7 @@ public sealed class KvStoreLocks
     public async Task<LockHandle> AcquireLockAsync(ReadOnlyMemory<byte> name, TimeSpan ttl, TimeSpan? timeout = null, LockOptions? options = null, CancellationToken cancellationToken = default)
     {
         CheckName(name);
-        OwnedLease lease = await OwnedLease.GrantAsync(_invoker, ttl, cancellationToken).ConfigureAwait(false);
+        Lease lease = await GrantKeptAliveAsync(ttl, cancellationToken).ConfigureAwait(false);
         LockHandle held;
         try
         {

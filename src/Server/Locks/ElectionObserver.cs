@@ -27,18 +27,31 @@ public sealed class ElectionObserver
     // False until the first observation: the current state is always sent, even "no leader".
     private bool _started;
 
+    private readonly Func<ElectionObservation, CancellationToken, ValueTask> _send;
+    private readonly CancellationToken _connectionClosed;
+
+    /// <summary>An observe stream pushing on <paramref name="connection"/>.</summary>
     public ElectionObserver(long id, byte[] name, ClientConnection connection)
+        : this(id, name, connection, (o, ct) => connection.SendPushAsync(FrameType.ElectionObservation, o, ct), connection.Closed)
+    {
+    }
+
+    /// <summary>An observe stream that sends with <paramref name="send"/> (which may wait while the client is slow).</summary>
+    internal ElectionObserver(long id, byte[] name, object owner, Func<ElectionObservation, CancellationToken, ValueTask> send, CancellationToken closed)
     {
         Id = id;
         Name = name;
-        Connection = connection;
+        Owner = owner;
+        _send = send;
+        _connectionClosed = closed;
     }
 
     public long Id { get; }
 
     public byte[] Name { get; }
 
-    public ClientConnection Connection { get; }
+    /// <summary>Whose stream it is (the client connection); only its owner may cancel it.</summary>
+    public object Owner { get; }
 
     /// <summary>Whether the stream ended (cancelled, or the connection closed).</summary>
     public bool IsClosed
@@ -47,7 +60,7 @@ public sealed class ElectionObserver
         {
             lock (_gate)
             {
-                return _closed || Connection.Closed.IsCancellationRequested;
+                return _closed || _connectionClosed.IsCancellationRequested;
             }
         }
     }
@@ -105,7 +118,7 @@ public sealed class ElectionObserver
 
             try
             {
-                await Connection.SendPushAsync(FrameType.ElectionObservation, next, Connection.Closed).ConfigureAwait(false);
+                await _send(next, _connectionClosed).ConfigureAwait(false);
             }
             catch (Exception e) when (e is KvStoreConnectionException or OperationCanceledException or ObjectDisposedException)
             {

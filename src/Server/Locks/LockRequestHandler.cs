@@ -91,6 +91,7 @@ public sealed class LockRequestHandler
         TimeSpan timeout = timeoutMs == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(timeoutMs);
         long deadline = timeoutMs == 0 ? long.MaxValue : _service.NowUnixMs + timeoutMs;
         Session? enqueueSession = session;
+        using IDisposable declared = _service.DeclareLockDelay(WaiterKeys.For(name.Span, lease), lockDelayMs);
         while (true)
         {
             var enqueue = new KvCommand { LockEnqueue = new LockEnqueue { Name = name, Lease = lease, Value = value } };

@@ -47,6 +47,7 @@ public sealed class LockService : ILockActivityListener, IAsyncDisposable
     private readonly Dictionary<string, List<LockWaiter>> _waiters = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<ElectionObserver>> _observers = new(StringComparer.Ordinal);
     private readonly Dictionary<long, ElectionObserver> _observersById = [];
+    private readonly Dictionary<string, long> _declaredDelays = new(StringComparer.Ordinal);
 
     // Loop-thread state (_granting also by grant completions, under its own lock).
     private readonly HashSet<string> _unserved = new(StringComparer.Ordinal);
@@ -77,6 +78,22 @@ public sealed class LockService : ILockActivityListener, IAsyncDisposable
     public TimeProvider Clock => _clock;
 
     public KvStateMachine Machine => _machine;
+
+    /// <summary>
+    /// Declares, BEFORE its enqueue is proposed, the lock-delay a request for waiter key
+    /// <paramref name="key"/> asks for: the service may grant as soon as the enqueue is applied,
+    /// before the request has registered its <see cref="LockWaiter"/>. Dispose when the request ends.
+    /// </summary>
+    public IDisposable DeclareLockDelay(byte[] key, long lockDelayMs)
+    {
+        string id = Id(key);
+        lock (_gate)
+        {
+            _declaredDelays[id] = lockDelayMs;
+        }
+
+        return new DelayDeclaration(this, id);
+    }
 
     /// <summary>Registers a waiting request; the service completes it from applied state.</summary>
     public LockWaiter AddWaiter(byte[] name, byte[] key, long createRevision, long lockDelayMs)
@@ -137,7 +154,7 @@ public sealed class LockService : ILockActivityListener, IAsyncDisposable
         ElectionObserver? observer;
         lock (_gate)
         {
-            if (!_observersById.TryGetValue(observeId, out observer) || !ReferenceEquals(observer.Connection, connection))
+            if (!_observersById.TryGetValue(observeId, out observer) || !ReferenceEquals(observer.Owner, connection))
             {
                 return false;
             }
@@ -411,9 +428,24 @@ public sealed class LockService : ILockActivityListener, IAsyncDisposable
     {
         lock (_gate)
         {
-            return _waiters.TryGetValue(id, out List<LockWaiter>? list)
-                ? list.FirstOrDefault(w => w.CreateRevision == createRevision && w.Key.AsSpan().SequenceEqual(key))?.LockDelayMs
-                : null;
+            if (_waiters.TryGetValue(id, out List<LockWaiter>? list) &&
+                list.FirstOrDefault(w => w.CreateRevision == createRevision && w.Key.AsSpan().SequenceEqual(key)) is { } waiter)
+            {
+                return waiter.LockDelayMs;
+            }
+
+            return _declaredDelays.TryGetValue(Id(key), out long declared) ? declared : null;
+        }
+    }
+
+    private sealed class DelayDeclaration(LockService service, string key) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (service._gate)
+            {
+                service._declaredDelays.Remove(key);
+            }
         }
     }
 

@@ -47,6 +47,30 @@ public sealed class LockProcessTests
     }
 
     [Fact]
+    public async Task A_wait_ends_with_its_timeout_or_its_lease_and_leaves_no_waiter_behind()
+    {
+        await using ProcessCluster cluster = await ProcessCluster.StartAsync(1);
+        await using var client = new KvStoreClient(new KvStoreClientOptions { Endpoints = [cluster.Nodes[0].ClientUrl], RequestTimeout = TimeSpan.FromSeconds(30) });
+        await using LockHandle holder = await client.Locks.AcquireLockAsync("busy", TimeSpan.FromSeconds(10));
+
+        await using Lease patient = await client.Leases.GrantAsync(TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAsync<KvStoreTimeoutException>(() => client.Locks.AcquireLockAsync("busy", patient.Id, TimeSpan.FromSeconds(1)));
+        Assert.Null(await client.GetAsync(KvStoreLocks.WaiterKey("busy"u8, patient.Id)));
+
+        Lease doomed = await client.Leases.GrantAsync(TimeSpan.FromSeconds(10));
+        Task<LockHandle> waiting = client.Locks.AcquireLockAsync("busy", doomed.Id);
+        await BasicOperationTests.WaitUntilAsync(async () => await client.GetAsync(KvStoreLocks.WaiterKey("busy"u8, doomed.Id)) is not null);
+        await doomed.RevokeAsync();
+        KvStoreProtocolException gone = await Assert.ThrowsAnyAsync<KvStoreProtocolException>(() => waiting);
+        Assert.Equal(KvStore.Client.Protocol.Messages.ErrorCode.LeaseNotFound, gone.Code);
+
+        // Neither abandoned waiter is granted: once the holder releases, the lock is free.
+        Assert.True((await client.Locks.ValidateFencingTokenAsync("busy", holder.FencingToken)).Valid);
+        await holder.ReleaseAsync();
+        Assert.Equal(0, (await client.Locks.ValidateFencingTokenAsync("busy", holder.FencingToken)).CurrentToken);
+    }
+
+    [Fact]
     public async Task A_holder_paused_past_its_lease_loses_the_lock_and_every_fenced_write_after_it_resumes_is_refused()
     {
         await using ProcessCluster cluster = await ProcessCluster.StartAsync(1);
