@@ -182,7 +182,11 @@ public sealed class WatchHub : IAsyncDisposable
         }
     }
 
-    /// <summary>Cancels watch <paramref name="watchId"/> of the connection; no frame of it is queued afterwards.</summary>
+    /// <summary>
+    /// Cancels watch <paramref name="watchId"/> of the connection. The live dispatcher queues
+    /// nothing for it afterwards; a history frame its connection's catch-up task was already
+    /// queueing may still follow (clients drop frames of watches they have canceled).
+    /// </summary>
     /// <exception cref="MvccException">INVALID_ARGUMENT: no such watch on this connection.</exception>
     public WatchCancelResponse Cancel(IWatchSink sink, long watchId)
     {
