@@ -279,7 +279,8 @@ public sealed class WatchHub : IAsyncDisposable
         }
 
         _streams.Remove(stream.Sink);
-        stream.OnClosed.Dispose();
+        // Unregister, not Dispose: Dispose waits for a running callback, which may be waiting for _gate.
+        stream.OnClosed.Unregister();
     }
 
     private void RemoveLocked(Watcher w)
