@@ -78,6 +78,22 @@ public sealed class WatchSdkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnIdleWatchWithProgressNotifyYieldsABookmarkAtTheCurrentRevision()
+    {
+        long current = (await _client.PutAsync("elsewhere", "x")).Header.Revision;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using IAsyncEnumerator<WatchBatch> watch = _client
+            .Watch("quiet", new WatchOptions { ProgressNotify = true }, timeout.Token)
+            .GetAsyncEnumerator(timeout.Token);
+
+        // The member's progress timer (every 5 s) finds the watch idle.
+        Assert.True(await watch.MoveNextAsync());
+        Assert.True(watch.Current.IsProgress);
+        Assert.Empty(watch.Current.Events);
+        Assert.Equal(current, watch.Current.Revision);
+    }
+
+    [Fact]
     public async Task StoppingTheEnumerationCancelsTheWatchOnTheServer()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -111,11 +127,10 @@ public sealed class WatchSdkTests : IAsyncLifetime
             simple.Kill();
         }
 
+        // The killed process's watch goes when the member sees its connection close.
+        await WaitForWatchersAsync(0);
         using Process json = StartCli("watch", "cli/", "--prefix", "--prev-kv", "-o", "json", "--endpoints", endpoint);
-        while (_node.Watches.Hub.WatcherCount == 0)
-        {
-            await Task.Delay(20);
-        }
+        await WaitForWatchersAsync(1);
 
         long second = (await _client.PutAsync("cli/a", "2")).Header.Revision;
         await _client.DeleteAsync("cli/a");
@@ -130,6 +145,15 @@ public sealed class WatchSdkTests : IAsyncLifetime
         Assert.Equal("1", e.GetProperty("prev_kv").GetProperty("value").GetString());
         Assert.Equal(second + 1, deleted.RootElement.GetProperty("revision").GetInt64());
         Assert.Equal("DELETE", deleted.RootElement.GetProperty("events")[0].GetProperty("type").GetString());
+    }
+
+    private async Task WaitForWatchersAsync(int count)
+    {
+        using var guard = new CancellationTokenSource(CliProcess.HangGuard);
+        while (_node.Watches.Hub.WatcherCount != count)
+        {
+            await Task.Delay(20, guard.Token);
+        }
     }
 
     private static Process StartCli(params string[] arguments)
