@@ -2,9 +2,10 @@
 # The issue-5 watch fan-out benchmark, KvStore and etcd side by side on this machine, 3 nodes
 # each, fsync on: WATCHERS watchers on KEYS keys (a write reaches WATCHERS/KEYS watchers), an
 # open-loop writer at RATE writes/s, delivery latency from issuing the put to the watcher's
-# stream handing over the event. Prints one JSON line per target (kvstore bench watch -o json).
+# stream handing over the event. Runs ROUNDS rounds, each KvStore then etcd (alternating, so a
+# busy spell on a shared machine hits both), and prints each run's report.
 #
-#   bench/etcd/run-watch-side-by-side.sh [SECONDS] [WATCHERS] [KEYS] [RATE]   (default 20 10000 1000 1000)
+#   bench/etcd/run-watch-side-by-side.sh [SECONDS] [WATCHERS] [KEYS] [RATE] [ROUNDS]   (default 20 10000 1000 1000 2)
 #
 # Needs: the .NET SDK (builds src/Server in Release) and apt (installs etcd-server if missing).
 set -euo pipefail
@@ -13,6 +14,7 @@ SECONDS_PER_RUN="${1:-20}"
 WATCHERS="${2:-10000}"
 KEYS="${3:-1000}"
 RATE="${4:-1000}"
+ROUNDS="${5:-2}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 HERE="$ROOT/bench/etcd"
 dotnet build "$ROOT/src/Server" -c Release -v quiet -nologo >/dev/null
@@ -38,8 +40,11 @@ KV_ENDPOINTS="$(sed -n 's/^endpoints: //p' "$KV_DIR/up.out")"
 [[ -n "$KV_ENDPOINTS" ]] || { echo "run-watch-side-by-side: kvstore cluster did not start; see $KV_DIR" >&2; exit 1; }
 ETCD_ENDPOINTS="$("$HERE/start-etcd-cluster.sh" 24500 | sed -n 's/^endpoints: //p')"
 
-for target in kvstore etcd; do
-  endpoints="$KV_ENDPOINTS"; [[ "$target" == etcd ]] && endpoints="$ETCD_ENDPOINTS"
-  "$KVSTORE" bench watch --target "$target" --endpoints "$endpoints" --duration "$SECONDS_PER_RUN" \
-    --watchers "$WATCHERS" --keys "$KEYS" --rate "$RATE"
+for round in $(seq 1 "$ROUNDS"); do
+  for target in kvstore etcd; do
+    endpoints="$KV_ENDPOINTS"; [[ "$target" == etcd ]] && endpoints="$ETCD_ENDPOINTS"
+    echo "# round $round, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    "$KVSTORE" bench watch --target "$target" --endpoints "$endpoints" --duration "$SECONDS_PER_RUN" \
+      --watchers "$WATCHERS" --keys "$KEYS" --rate "$RATE" 2>/dev/null
+  done
 done

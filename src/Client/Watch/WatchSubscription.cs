@@ -64,9 +64,15 @@ internal static class WatchSubscription
                         long revision = frame.Events.Count > 0 ? frame.Events[0].Kv.ModRevision : frame.Header.Revision;
                         if (frame.ProgressNotify && frame.Events.Count == 0)
                         {
-                            // Bookmark: nothing of this watch at or below it is still to come.
-                            next = Math.Max(next, revision + 1);
-                            yield return new WatchBatch(revision, [], IsProgress: true);
+                            // Bookmark: nothing of this watch at or below it is still to come. A
+                            // lagging member (after a resume) may bookmark below what was already
+                            // delivered: true, but it would make the revisions go back, so it is dropped.
+                            if (revision + 1 >= next)
+                            {
+                                next = revision + 1;
+                                yield return new WatchBatch(revision, [], IsProgress: true);
+                            }
+
                             continue;
                         }
 

@@ -21,8 +21,9 @@ namespace KvStore.Server.Watch;
 /// revision out to the synced watchers under <c>_gate</c> and then advances
 /// <c>_dispatched</c>, still under it. It queues with <see cref="IWatchSink.TryPush"/>, which never
 /// waits: a watcher whose connection queue is full is detached at that revision and catches up
-/// from history on its own task, in chunks of <see cref="WatchHubOptions.MaxRevisionsPerRead"/>
-/// revisions, awaiting room in its queue. It rejoins under <c>_gate</c> only when its next
+/// from history on its connection's catch-up task (one per connection, one history read per
+/// chunk of <see cref="WatchHubOptions.MaxRevisionsPerRead"/> revisions for all its detached
+/// watchers), awaiting room in the queue. It rejoins under <c>_gate</c> only when its next
 /// revision is past <c>_dispatched</c>: revisions up to <c>_dispatched</c> it read itself, later
 /// ones the dispatcher gives it — no gap, no repeat. One connection's frames share one FIFO
 /// queue, so a watcher's frames leave in the order they were queued.</para>
@@ -182,7 +183,11 @@ public sealed class WatchHub : IAsyncDisposable
         }
     }
 
-    /// <summary>Cancels watch <paramref name="watchId"/> of the connection; no frame of it is queued afterwards.</summary>
+    /// <summary>
+    /// Cancels watch <paramref name="watchId"/> of the connection. The live dispatcher queues
+    /// nothing for it afterwards; a history frame its connection's catch-up task was already
+    /// queueing may still follow (clients drop frames of watches they have canceled).
+    /// </summary>
     /// <exception cref="MvccException">INVALID_ARGUMENT: no such watch on this connection.</exception>
     public WatchCancelResponse Cancel(IWatchSink sink, long watchId)
     {
@@ -275,7 +280,8 @@ public sealed class WatchHub : IAsyncDisposable
         }
 
         _streams.Remove(stream.Sink);
-        stream.OnClosed.Dispose();
+        // Unregister, not Dispose: Dispose waits for a running callback, which may be waiting for _gate.
+        stream.OnClosed.Unregister();
     }
 
     private void RemoveLocked(Watcher w)

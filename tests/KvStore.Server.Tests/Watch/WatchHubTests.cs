@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using KvStore.Client.Protocol.Messages;
+using KvStore.Raft.Core;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Protos;
 using KvStore.Server.Tests.Mvcc;
@@ -254,6 +255,55 @@ public sealed class WatchHubTests : IAsyncLifetime
         sink.Close();
         Assert.Equal(0, _hub.WatcherCount);
         Assert.Throws<MvccException>(() => _hub.Cancel(sink, first.WatchId));
+    }
+
+    [Fact]
+    public async Task AFollowerThatInstallsASnapshotDeliversTheRevisionsItJumpedOver()
+    {
+        using KvStateMachine leader = KvStateMachine.Open("/leader", new FaultInjectingFileSystem());
+        for (int i = 1; i <= 30; i++)
+        {
+            leader.ApplyCommand(KvCommands.Put($"j/{i % 4}", $"v{i}"));
+        }
+
+        var sink = new MemoryWatchSink();
+        var request = Prefix("j/");
+        request.StartRevision = 1;
+        _hub.Create(sink, request);
+
+        _machine.Restore(new Snapshot(new SnapshotMetadata(leader.AppliedIndex, 1, new ConfState()), leader.TakeSnapshot()));
+
+        List<WatchEvents> frames = await sink.ReadUntilAsync(f => f.Header.Revision == 30);
+        Assert.Equal(Enumerable.Range(1, 30).Select(r => (long)r), frames.Select(f => f.Header.Revision));
+        Assert.Equal("v30", frames[^1].Events.Single().Kv.Value.ToStringUtf8());
+    }
+
+    [Fact]
+    public async Task ASnapshotThatSkipsPastACompactionCancelsTheWatchersStillOwedThoseRevisions()
+    {
+        using KvStateMachine leader = KvStateMachine.Open("/leader", new FaultInjectingFileSystem());
+        for (int i = 1; i <= 30; i++)
+        {
+            leader.ApplyCommand(KvCommands.Put($"j/{i % 4}", $"v{i}"));
+        }
+
+        leader.ApplyCommand(new KvCommand { Compact = new CompactionRequest { Revision = 20 } });
+        var owed = new MemoryWatchSink();
+        _hub.Create(owed, Prefix("j/"));
+
+        // This member is at revision 0, so its watcher is owed revisions from 1; the snapshot has none below 20.
+        _machine.Restore(new Snapshot(new SnapshotMetadata(leader.AppliedIndex, 1, new ConfState()), leader.TakeSnapshot()));
+
+        WatchEvents canceled = await owed.ReadAsync();
+        Assert.True(canceled.Canceled);
+        Assert.Equal(20, canceled.CompactRevision);
+        Assert.Empty(canceled.Events);
+
+        // The hub goes on from the snapshot: a new watch gets what comes after it.
+        var fresh = new MemoryWatchSink();
+        _hub.Create(fresh, Prefix("j/"));
+        Put("j/new", "after");
+        Assert.Equal("31:PUT j/new", Describe(await fresh.ReadAsync()));
     }
 
     [Fact]

@@ -1,7 +1,11 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 using KvStore.Client;
 using KvStore.Server.Node;
+using KvStore.Server.Tests.Cli;
 
 namespace KvStore.Server.Tests.Watch;
 
@@ -74,6 +78,22 @@ public sealed class WatchSdkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnIdleWatchWithProgressNotifyYieldsABookmarkAtTheCurrentRevision()
+    {
+        long current = (await _client.PutAsync("elsewhere", "x")).Header.Revision;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using IAsyncEnumerator<WatchBatch> watch = _client
+            .Watch("quiet", new WatchOptions { ProgressNotify = true }, timeout.Token)
+            .GetAsyncEnumerator(timeout.Token);
+
+        // The member's progress timer (every 5 s) finds the watch idle.
+        Assert.True(await watch.MoveNextAsync());
+        Assert.True(watch.Current.IsProgress);
+        Assert.Empty(watch.Current.Events);
+        Assert.Equal(current, watch.Current.Revision);
+    }
+
+    [Fact]
     public async Task StoppingTheEnumerationCancelsTheWatchOnTheServer()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -94,6 +114,60 @@ public sealed class WatchSdkTests : IAsyncLifetime
         {
             await Task.Delay(10, timeout.Token);
         }
+    }
+
+    [Fact]
+    public async Task The_cli_prints_history_then_each_new_revision_as_it_is_applied()
+    {
+        long first = (await _client.PutAsync("cli/a", "1")).Header.Revision;
+        string endpoint = $"127.0.0.1:{_node.ClientEndPoint.Port}";
+        using (Process simple = StartCli("watch", "cli/", "--prefix", "--rev", first.ToString(CultureInfo.InvariantCulture), "--endpoints", endpoint))
+        {
+            Assert.Equal(["PUT", "cli/a", "1"], [await ReadLineAsync(simple), await ReadLineAsync(simple), await ReadLineAsync(simple)]);
+            simple.Kill();
+        }
+
+        // The killed process's watch goes when the member sees its connection close.
+        await WaitForWatchersAsync(0);
+        using Process json = StartCli("watch", "cli/", "--prefix", "--prev-kv", "-o", "json", "--endpoints", endpoint);
+        await WaitForWatchersAsync(1);
+
+        long second = (await _client.PutAsync("cli/a", "2")).Header.Revision;
+        await _client.DeleteAsync("cli/a");
+        using JsonDocument put = JsonDocument.Parse(await ReadLineAsync(json));
+        using JsonDocument deleted = JsonDocument.Parse(await ReadLineAsync(json));
+        json.Kill();
+
+        Assert.Equal(second, put.RootElement.GetProperty("revision").GetInt64());
+        JsonElement e = put.RootElement.GetProperty("events")[0];
+        Assert.Equal("PUT", e.GetProperty("type").GetString());
+        Assert.Equal("2", e.GetProperty("kv").GetProperty("value").GetString());
+        Assert.Equal("1", e.GetProperty("prev_kv").GetProperty("value").GetString());
+        Assert.Equal(second + 1, deleted.RootElement.GetProperty("revision").GetInt64());
+        Assert.Equal("DELETE", deleted.RootElement.GetProperty("events")[0].GetProperty("type").GetString());
+    }
+
+    private async Task WaitForWatchersAsync(int count)
+    {
+        using var guard = new CancellationTokenSource(CliProcess.HangGuard);
+        while (_node.Watches.Hub.WatcherCount != count)
+        {
+            await Task.Delay(20, guard.Token);
+        }
+    }
+
+    private static Process StartCli(params string[] arguments)
+    {
+        ProcessStartInfo info = CliProcess.Executable.StartInfo(arguments);
+        info.Environment.Remove("KVSTORE_ENDPOINTS");
+        return Process.Start(info) ?? throw new InvalidOperationException("kvstore did not start");
+    }
+
+    private static async Task<string> ReadLineAsync(Process process)
+    {
+        using var guard = new CancellationTokenSource(CliProcess.HangGuard);
+        return await process.StandardOutput.ReadLineAsync(guard.Token) ?? throw new InvalidOperationException(
+            $"kvstore watch ended early: {await process.StandardError.ReadToEndAsync(guard.Token)}");
     }
 
     private static async Task<string> NextAsync(IAsyncEnumerator<WatchBatch> watch)
