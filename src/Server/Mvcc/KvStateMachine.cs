@@ -20,7 +20,9 @@ namespace KvStore.Server.Mvcc;
 /// <para>Each entry is applied as ONE LSM write batch tagged with its Raft index (the command's
 /// mutations, its session record, the counters and the applied index), so a crash never leaves
 /// half a command and <see cref="AppliedIndex"/> after reopening is exactly the last command whose
-/// batch survived. Under Raft the LSM runs without its WAL: after a crash the host replays the
+/// batch survived. One <see cref="Apply"/> call writes its batches inside one LSM write scope
+/// (<see cref="LsmDatabase.BeginWriteScope"/>): without a WAL the memtable then holds whole calls, so
+/// what survives a crash is a whole number of Apply calls, ending at the last entry of one. Under Raft the LSM runs without its WAL: after a crash the host replays the
 /// log from <see cref="AppliedIndex"/> + 1, and entries at or below it are skipped, never applied
 /// twice.</para>
 /// <para>Results, one per Normal entry: the op's response message (<see cref="PutResponse"/>,
@@ -99,6 +101,9 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         ArgumentNullException.ThrowIfNull(entries);
         var results = new List<object?>(entries.Count);
         long revisionBefore = _store.State.Revision;
+        // One hold of the LSM writer queue for the whole call instead of one queue trip per entry; the memtable
+        // is not switched inside it, so a crash keeps every entry of this call or none (see the remarks above).
+        using LsmWriteScope writeScope = _store.Database.BeginWriteScope();
         foreach (Entry entry in entries)
         {
             long applied = AppliedIndex;
