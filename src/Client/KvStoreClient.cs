@@ -65,9 +65,14 @@ public sealed class KvStoreClient : IAsyncDisposable
         _connections = new EndpointConnections(options, log);
         _lanes = new SessionLanePool(options.MaxConcurrentWrites, options.ClientId);
         _invoker = new RequestInvoker(options, _connections, _leaders, _lanes, log);
+        Leases = new LeaseClient(this, log);
         Locks = new KvStoreLocks(_invoker, options);
         Elections = new KvStoreElections(_invoker, this, Locks);
+        Leases = new LeaseClient(this, log);
     }
+
+    /// <summary>Leases: grant, revoke, time-to-live, list, and automatic keep-alive (<see cref="LeaseClient"/>).</summary>
+    public LeaseClient Leases { get; }
 
     /// <summary>Distributed locks with fencing tokens.</summary>
     public KvStoreLocks Locks { get; }
@@ -262,6 +267,7 @@ public sealed class KvStoreClient : IAsyncDisposable
             return;
         }
 
+        await Leases.DisposeAsync().ConfigureAwait(false);
         await _connections.DisposeAsync().ConfigureAwait(false);
     }
 

@@ -15,6 +15,7 @@ internal static class KvRequests
             Value = ByteString.CopyFrom(value.Span),
             PrevKv = options?.PrevKv ?? false,
             Lease = options?.Lease ?? 0,
+            Sequential = options?.Sequential ?? false,
         };
     }
 
@@ -67,7 +68,10 @@ internal static class KvRequests
     }
 
     public static PutResult ToResult(Wire.PutResponse response) =>
-        new(KvResponseHeader.FromMessage(response.Header), response.PrevKv is null ? null : KvPair.FromMessage(response.PrevKv));
+        new(KvResponseHeader.FromMessage(response.Header), response.PrevKv is null ? null : KvPair.FromMessage(response.PrevKv))
+        {
+            Key = response.Key.IsEmpty ? null : response.Key.ToByteArray(),
+        };
 
     public static RangeResult ToResult(Wire.RangeResponse response) =>
         new(KvResponseHeader.FromMessage(response.Header), response.Kvs.Select(KvPair.FromMessage).ToArray(), response.More, response.Count);

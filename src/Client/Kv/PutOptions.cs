@@ -8,4 +8,10 @@ public sealed record PutOptions
 
     /// <summary>Lease to attach the key to; 0 means none.</summary>
     public long Lease { get; init; }
+
+    /// <summary>
+    /// Append a per-prefix, 20-digit zero-padded, strictly increasing number to the key (ZooKeeper's
+    /// sequential nodes); <see cref="PutResult.Key"/> says which key was written. Numbers are never reused.
+    /// </summary>
+    public bool Sequential { get; init; }
 }

@@ -23,5 +23,8 @@ public static class ClientCommands
         root.Subcommands.Add(MemberCommand.Create());
         root.Subcommands.Add(WatchCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(LeaseCommand.Create());
+        root.Subcommands.Add(LockCommand.Create());
+        root.Subcommands.Add(ElectCommand.Create());
     }
 }

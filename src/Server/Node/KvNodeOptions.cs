@@ -65,12 +65,6 @@ public sealed record KvNodeOptions
     /// </summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
-    /// <summary>
-    /// Where the Raft log, the MVCC store and the snapshots live. Production uses the real disk; the
-    /// fault-injection harness (lost-writes nemesis) passes one that keeps unsynced writes in memory.
-    /// </summary>
-    public IFileSystem FileSystem { get; init; } = PhysicalFileSystem.Instance;
-
     /// <summary>The base election timeout: <see cref="ElectionTicks"/> ticks.</summary>
     public TimeSpan ElectionTimeout => TickInterval * ElectionTicks;
 
@@ -80,6 +74,11 @@ public sealed record KvNodeOptions
     /// Every member must use the same Raft timing: this shapes the replicated state.
     /// </summary>
     public TimeSpan MinLeaseTtl => TimeSpan.FromSeconds(Math.Ceiling(3 * ElectionTimeout.TotalSeconds));
+    /// <summary>
+    /// Where the Raft log, the MVCC store and the snapshots live. Production uses the real disk; the
+    /// fault-injection harness (lost-writes nemesis) passes one that keeps unsynced writes in memory.
+    /// </summary>
+    public IFileSystem FileSystem { get; init; } = PhysicalFileSystem.Instance;
 
     /// <summary>The initial cluster with this node added when it was not listed.</summary>
     public IReadOnlyDictionary<string, string> EffectiveInitialCluster()
