@@ -36,6 +36,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
     private readonly bool _ownsStore;
     private readonly SessionTable _sessions;
     private readonly long _minLeaseTtlSeconds;
+    private readonly long _endedLeaseRetentionMs;
 
     public KvStateMachine(MvccStore store, KvStateMachineOptions? options = null, bool ownsStore = false)
     {
@@ -46,6 +47,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         _ownsStore = ownsStore;
         _sessions = new SessionTable(store, options);
         _minLeaseTtlSeconds = (long)Math.Ceiling(options.MinLeaseTtl.TotalSeconds);
+        _endedLeaseRetentionMs = (long)options.EndedLeaseRetention.TotalMilliseconds;
         Leases = new LeaseTable(store);
     }
 
@@ -274,6 +276,8 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
                 KvCommand.OpOneofCase.LeaseGrant => new KvCommandResult { LeaseGrant = write.GrantLease(command.LeaseGrant, now, _minLeaseTtlSeconds) },
                 KvCommand.OpOneofCase.LeaseRevoke => new KvCommandResult { LeaseRevoke = write.RevokeLease(command.LeaseRevoke, now) },
                 KvCommand.OpOneofCase.LeaseCheckpoint => new KvCommandResult { LeaseCheckpoint = write.CheckpointLeases(command.LeaseCheckpoint, now) },
+                KvCommand.OpOneofCase.LeaseExpire => new KvCommandResult { LeaseExpire = write.ExpireLeases(command.LeaseExpire, now) },
+                KvCommand.OpOneofCase.LeaseForget => new KvCommandResult { LeaseForget = write.ForgetLeases(command.LeaseForget, now, _endedLeaseRetentionMs) },
                 _ => throw new MvccException(ErrorCode.InvalidArgument, "command has no operation"),
             };
             if (command.OpCase == KvCommand.OpOneofCase.LeaseRevoke && command.LeaseRevoke.Expired)
@@ -304,6 +308,8 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         KvCommandResult.ResultOneofCase.LeaseGrant => result.LeaseGrant,
         KvCommandResult.ResultOneofCase.LeaseRevoke => result.LeaseRevoke,
         KvCommandResult.ResultOneofCase.LeaseCheckpoint => result.LeaseCheckpoint,
+        KvCommandResult.ResultOneofCase.LeaseExpire => result.LeaseExpire,
+        KvCommandResult.ResultOneofCase.LeaseForget => result.LeaseForget,
         KvCommandResult.ResultOneofCase.Error => result.Error,
         _ => new Error { Code = ErrorCode.Internal, Message = "a stored session result is empty" },
     };

@@ -25,7 +25,14 @@ public sealed class ClusterUpFixture : IAsyncLifetime
         var info = CliProcess.Executable.StartInfo(
             ["cluster", "up", "--nodes", "3", "--data-dir", _dataDir, "--base-port", basePort.ToString(CultureInfo.InvariantCulture)]);
         _process = Process.Start(info) ?? throw new InvalidOperationException("kvstore cluster up did not start");
-        _process.ErrorDataReceived += (_, _) => { };
+        var stderr = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } text && stderr.Count < 200)
+            {
+                stderr.Enqueue(text);
+            }
+        };
         _process.BeginErrorReadLine();
         using var guard = new CancellationTokenSource(CliProcess.HangGuard);
         while (await _process.StandardOutput.ReadLineAsync(guard.Token) is { } line)
@@ -44,7 +51,9 @@ public sealed class ClusterUpFixture : IAsyncLifetime
 
         if (Endpoints.Count != 3 || InitialLeader.Length == 0)
         {
-            throw new InvalidOperationException($"kvstore cluster up did not report its endpoints and leader; logs in {_dataDir}");
+            string exit = _process.HasExited ? $"exited with code {_process.ExitCode}" : "still running";
+            throw new InvalidOperationException(
+                $"kvstore cluster up did not report its endpoints and leader ({exit}); logs in {_dataDir}; its stderr:{Environment.NewLine}{string.Join(Environment.NewLine, stderr)}");
         }
 
         _ = _process.StandardOutput.ReadToEndAsync(CancellationToken.None);
