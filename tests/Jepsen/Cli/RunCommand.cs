@@ -13,13 +13,9 @@ namespace KvStore.Jepsen.Cli;
 /// </summary>
 public static class RunCommand
 {
-    private static readonly string[] BuiltWorkloads = ["register", "set", "watch"];
+    private static readonly string[] BuiltWorkloads = ["register", "set", "watch", "lock", "lease"];
 
-    private static readonly IReadOnlyDictionary<string, string> MissingWorkloads = new Dictionary<string, string>
-    {
-        ["lock"] = "locks do not exist in the server yet (issue 5)",
-        ["lease"] = "leases do not exist in the server yet (issue 5)",
-    };
+    private static readonly IReadOnlyDictionary<string, string> MissingWorkloads = new Dictionary<string, string>();
 
     private static readonly string[] BuiltNemeses = ["partition", "kill", "pause", "member", "clock", "lost-writes"];
 
@@ -27,7 +23,7 @@ public static class RunCommand
 
     public static Command Create()
     {
-        var workload = new Option<string>("--workload") { Description = "register, set, watch, or all (lock, lease: not built yet). Comma lists allowed.", DefaultValueFactory = _ => "all" };
+        var workload = new Option<string>("--workload") { Description = "register, set, watch, lock, lease, or all. Comma lists allowed.", DefaultValueFactory = _ => "all" };
         var nemesis = new Option<string>("--nemesis") { Description = "none, partition, kill, pause, member, clock, lost-writes, or all. Comma lists allowed.", DefaultValueFactory = _ => "none" };
         var nodes = new Option<int>("--nodes") { Description = "Cluster size: 3 or 5.", DefaultValueFactory = _ => 3 };
         nodes.AcceptOnlyFromAmong("3", "5");

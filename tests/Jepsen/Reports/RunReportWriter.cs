@@ -23,15 +23,24 @@ public static class RunReportWriter
 
     public static void WriteVerdictTable(RunResult result, TextWriter output)
     {
+        // The checker column is as wide as the longest name, so verdicts line up whatever runs.
+        int width = result.Checkers.Select(c => c.Checker.Length).Append("checker".Length).Max();
         output.WriteLine();
-        output.WriteLine($"{"checker",-46} {"verdict",-8} summary");
+        output.WriteLine($"{"checker".PadRight(width)} {"verdict",-8} summary");
         output.WriteLine(new string('-', 110));
         foreach (CheckerResult checker in result.Checkers)
         {
-            output.WriteLine($"{checker.Checker,-46} {Name(checker.Verdict),-8} {checker.Summary}");
+            output.WriteLine($"{checker.Checker.PadRight(width)} {Name(checker.Verdict),-8} {checker.Summary}");
             if (checker.Verdict == CheckerVerdict.Invalid && checker.Details.TryGetValue("explanation", out object? explanation))
             {
                 output.WriteLine(explanation);
+            }
+            else if (checker.Verdict == CheckerVerdict.Invalid && checker.Details.TryGetValue("violations", out object? violations) && violations is IEnumerable<string> list)
+            {
+                foreach (string violation in list.Take(10))
+                {
+                    output.WriteLine($"  - {violation}");
+                }
             }
         }
 

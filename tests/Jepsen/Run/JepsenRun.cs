@@ -2,6 +2,8 @@ using KvStore.Jepsen.Cluster;
 using KvStore.Jepsen.Nemesis;
 using KvStore.Jepsen.Reports;
 using KvStore.Jepsen.Workloads;
+using KvStore.Jepsen.Workloads.Leases;
+using KvStore.Jepsen.Workloads.Locks;
 using KvStore.Jepsen.Workloads.Watches;
 
 namespace KvStore.Jepsen.Run;
@@ -36,6 +38,8 @@ public static class JepsenRun
                 {
                     "register" => new RegisterWorkload(cluster.ClientUrls, Path.Combine(options.OutDirectory, "history.jsonl"), clock, random.Next(), options.CheckTimeLimit),
                     "set" => new SetWorkload(cluster.ClientUrls, Path.Combine(options.OutDirectory, "set-history.jsonl"), clock),
+                    "lease" => new LeaseWorkload(cluster.ClientUrls, Path.Combine(options.OutDirectory, "lease-history.jsonl"), clock, random.Next(), LeaseWorkload.BoundFor(options.FaultInterval)),
+                    "lock" => new LockWorkload(cluster.ClientUrls, Path.Combine(options.OutDirectory, "lock-history.jsonl"), clock, random.Next()),
                     "watch" => new WatchWorkload(cluster.ClientUrls, Path.Combine(options.OutDirectory, "watch-history.jsonl"), clock, random.Next()),
                     _ => throw new ArgumentException($"unknown workload {name}"),
                 });

@@ -7,7 +7,7 @@ namespace KvStore.Jepsen.Workloads.Watches;
 
 /// <summary>
 /// Writers change keys under <c>watch/</c> (single puts of unique values, two-key transactions, and
-/// deletes) while watchers watch the prefix, each restarting its watch now and then at the revision
+/// deletes; quiet for 11 s of every 25 s so that bookmarks come) while watchers watch the prefix, each restarting its watch now and then at the revision
 /// after the last one it saw (some with progress bookmarks, some starting in the past). After
 /// recovery every watcher resumes once more until it reaches the last acknowledged write. Checked by
 /// <see cref="WatchChecker"/> against the acknowledged writes.
@@ -18,10 +18,15 @@ public sealed class WatchWorkload : IWorkload
     private const int Writers = 2;
     private const int Watchers = 3;
     private const int Keys = 8;
+
+    // Writers are quiet for the last QuietSeconds of every QuietCycleSeconds.
+    private const double QuietCycleSeconds = 25;
+    private const double QuietSeconds = 11;
     private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(30);
 
     private readonly IReadOnlyList<string> _endpoints;
+    private readonly RunClock _clock;
     private readonly Random _seeds;
     private readonly List<KvStoreClient> _clients = [];
     private readonly object _lock = new();
@@ -34,6 +39,7 @@ public sealed class WatchWorkload : IWorkload
     public WatchWorkload(IReadOnlyList<string> endpoints, string historyPath, RunClock clock, int seed)
     {
         _endpoints = endpoints;
+        _clock = clock;
         _seeds = new Random(seed);
         History = new HistoryRecorder(historyPath, Name, clock);
     }
@@ -117,6 +123,14 @@ public sealed class WatchWorkload : IWorkload
     {
         while (!cancellationToken.IsCancellationRequested)
         {
+            if (_clock.Seconds % QuietCycleSeconds >= QuietCycleSeconds - QuietSeconds)
+            {
+                // A quiet spell: a watcher that asked for bookmarks gets one when a whole progress
+                // interval (5 s) passes without events.
+                await Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
             int kind = random.Next(10);
             int index = random.Next(Keys);
             string key = Key(index);
@@ -187,7 +201,8 @@ public sealed class WatchWorkload : IWorkload
             }
 
             using var stream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            stream.CancelAfter(TimeSpan.FromSeconds(2 + watcher.Random.Next(7)));
+            // Bookmark watchers keep a stream long enough to span a quiet spell's progress interval.
+            stream.CancelAfter(TimeSpan.FromSeconds(watcher.ProgressNotify ? 8 + watcher.Random.Next(8) : 2 + watcher.Random.Next(7)));
             await WatchSegmentAsync(watcher, target: null, stream.Token).ConfigureAwait(false);
         }
     }
