@@ -65,19 +65,19 @@ public sealed class KvStoreClient : IAsyncDisposable
         _connections = new EndpointConnections(options, log);
         _lanes = new SessionLanePool(options.MaxConcurrentWrites, options.ClientId);
         _invoker = new RequestInvoker(options, _connections, _leaders, _lanes, log);
+        Leases = new LeaseClient(this, log);
         Locks = new KvStoreLocks(_invoker, options);
         Elections = new KvStoreElections(_invoker, this, Locks);
-        Leases = new LeaseClient(this, log);
     }
+
+    /// <summary>Leases: grant, revoke, time-to-live, list, and automatic keep-alive (<see cref="LeaseClient"/>).</summary>
+    public LeaseClient Leases { get; }
 
     /// <summary>Distributed locks with fencing tokens.</summary>
     public KvStoreLocks Locks { get; }
 
     /// <summary>Leader elections (campaign, proclaim, leader, resign, observe).</summary>
     public KvStoreElections Elections { get; }
-
-    /// <summary>Leases: grant, revoke, time-to-live, list, and automatic keep-alive (<see cref="LeaseClient"/>).</summary>
-    public LeaseClient Leases { get; }
 
     /// <summary>The settings this client was created with.</summary>
     public KvStoreClientOptions Options { get; }

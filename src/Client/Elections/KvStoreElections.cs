@@ -73,6 +73,37 @@ public sealed class KvStoreElections
         }
     }
 
+    /// <summary>
+    /// Grants a lease of <paramref name="ttl"/> (kept alive while the returned leadership is held),
+    /// campaigns with it and returns once elected. Disposing the leadership resigns.
+    /// </summary>
+    public async Task<ElectionLeadership> CampaignAsync(string name, string value, TimeSpan ttl, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        OwnedLease lease = await OwnedLease.GrantAsync(_invoker, ttl, cancellationToken).ConfigureAwait(false);
+        ElectionLeaderKey leader;
+        try
+        {
+            leader = await CampaignAsync(name, value, lease.Id, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await lease.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return new ElectionLeadership(leader, lease.Lost, async ct =>
+        {
+            try
+            {
+                await ResignAsync(leader, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+            }
+        });
+    }
+
     /// <summary>Sets the leader's value; refused (KEY_NOT_FOUND) unless <paramref name="leader"/> still leads.</summary>
     public Task ProclaimAsync(ElectionLeaderKey leader, string value, CancellationToken cancellationToken = default) =>
         ProclaimAsync(leader, KvStoreLocks.Utf8(value), cancellationToken);

@@ -78,7 +78,50 @@ public sealed class KvStoreLocks
             throw;
         }
 
-        return new LockHandle(name.ToArray(), response.Key.ToByteArray(), response.FencingToken, lease, (h, ct) => UnlockAsync(h.KeyBytes, ct));
+        return new LockHandle(name.ToArray(), response.Key.ToByteArray(), response.FencingToken, lease, CancellationToken.None, (h, ct) => UnlockAsync(h.KeyBytes, ct));
+    }
+
+    /// <summary>
+    /// Grants a lease of <paramref name="ttl"/> for this lock, keeps it alive while the handle is
+    /// held, waits for lock <paramref name="name"/> (UTF-8) and returns the held lock. Disposing
+    /// the handle releases the lock and revokes the lease; if the process stops renewing (it
+    /// dies or is paused past the TTL), the lock is released by the lease's expiry.
+    /// </summary>
+    /// <param name="name">The lock's name.</param>
+    /// <param name="ttl">The lease TTL (at least the cluster's minimum, a few seconds).</param>
+    /// <param name="timeout">How long to wait; null waits until granted.</param>
+    /// <param name="options">Lock-delay and other options.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public Task<LockHandle> AcquireLockAsync(string name, TimeSpan ttl, TimeSpan? timeout = null, LockOptions? options = null, CancellationToken cancellationToken = default) =>
+        AcquireLockAsync(Utf8(name), ttl, timeout, options, cancellationToken);
+
+    /// <inheritdoc cref="AcquireLockAsync(string, TimeSpan, TimeSpan?, LockOptions?, CancellationToken)"/>
+    public async Task<LockHandle> AcquireLockAsync(ReadOnlyMemory<byte> name, TimeSpan ttl, TimeSpan? timeout = null, LockOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        CheckName(name);
+        OwnedLease lease = await OwnedLease.GrantAsync(_invoker, ttl, cancellationToken).ConfigureAwait(false);
+        LockHandle held;
+        try
+        {
+            held = await AcquireLockAsync(name, lease.Id, timeout, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await lease.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return new LockHandle(held.NameBytes, held.KeyBytes, held.FencingToken, lease.Id, lease.Lost, async (h, ct) =>
+        {
+            try
+            {
+                await UnlockAsync(h.KeyBytes, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+            }
+        });
     }
 
     /// <summary>Releases a lock (or a place in its queue) by its holder key; succeeds if the key is already gone.</summary>

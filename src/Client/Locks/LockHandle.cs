@@ -18,14 +18,22 @@ public sealed class LockHandle : IAsyncDisposable
     private readonly Func<LockHandle, CancellationToken, Task> _release;
     private int _released;
 
-    internal LockHandle(ReadOnlyMemory<byte> name, ReadOnlyMemory<byte> key, long fencingToken, long lease, Func<LockHandle, CancellationToken, Task> release)
+    internal LockHandle(ReadOnlyMemory<byte> name, ReadOnlyMemory<byte> key, long fencingToken, long lease, CancellationToken lost, Func<LockHandle, CancellationToken, Task> release)
     {
         NameBytes = name;
         KeyBytes = key;
         FencingToken = fencingToken;
         Lease = lease;
+        Lost = lost;
         _release = release;
     }
+
+    /// <summary>
+    /// Fires when the client learns that the lease it granted for this lock has ended (it could
+    /// not renew it in time): the lock may be someone else's now. Never fires for a lease the
+    /// caller passed in (watch that lease instead).
+    /// </summary>
+    public CancellationToken Lost { get; }
 
     /// <summary>The lock's name (UTF-8 decoded).</summary>
     public string Name => Encoding.UTF8.GetString(NameBytes.Span);

@@ -9,7 +9,8 @@ namespace KvStore.Client.Watch;
 /// <summary>
 /// A watch that survives connection and node failures: it resumes on the next endpoint from the
 /// revision after the last one it delivered (or after the last progress bookmark), so the caller
-/// sees every revision once, in order, with no gap.
+/// sees every revision once, in order, with no gap. Endpoints are tried in the configured order,
+/// starting with the first.
 /// </summary>
 /// <remarks>
 /// Any member serves a watch from its own applied state, and every member applies the same
@@ -27,7 +28,7 @@ internal static class WatchSubscription
     {
         EndpointAddress[] endpoints = options.Endpoints.Select(EndpointAddress.Parse).ToArray();
         var backoff = new RetryBackoff(options.RetryBackoffMin, options.RetryBackoffMax);
-        int endpoint = Random.Shared.Next(endpoints.Length);
+        int endpoint = 0;
         int failures = 0;
 
         // The first revision not yet delivered; 0 until the first server has said where "now" is.

@@ -24,5 +24,7 @@ public static class ClientCommands
         root.Subcommands.Add(WatchCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(LeaseCommand.Create());
+        root.Subcommands.Add(LockCommand.Create());
+        root.Subcommands.Add(ElectCommand.Create());
     }
 }

@@ -126,7 +126,7 @@ public sealed class LockRequestHandler
                 case LockWaitOutcome.Granted:
                     return queued;
                 case LockWaitOutcome.Gone:
-                    return Error.Create(ErrorCode.LeaseNotFound, $"lock {LockTable.Describe(name.ToByteArray())}: waiter {queued.Key.ToStringUtf8()} was removed while waiting (lease {lease} ended, or it was unlocked)");
+                    return Error.Create(ErrorCode.LeaseNotFound, $"lock {LockTable.Describe(name.ToByteArray())}: waiter {queued.Key.ToStringUtf8()} was removed while waiting (lease {lease} ended, or it was unlocked): {waiter.Detail}");
                 default:
                     await _proposer.ProposeAsync(new KvCommand { LockUnlock = new LockUnlock { Key = queued.Key } }, null, cancellationToken).ConfigureAwait(false);
                     continue;

@@ -313,10 +313,11 @@ public sealed class LockService : ILockActivityListener, IAsyncDisposable
 
     private void Evaluate(string id, byte[] name, bool isLeader)
     {
-        (KeyValue? holder, LockGrantRecord? record) = LockTable.ReadHolder(_machine.Store, name);
+        // The revision first: every waiter key created at or below it is in the reads that follow.
         long revision = _machine.Store.CurrentRevision;
+        (KeyValue? holder, LockGrantRecord? record) = LockTable.ReadHolder(_machine.Store, name);
         List<KeyValue> queue = record is null ? [] : LockTable.Waiters(_machine.Store, name);
-        ResolveWaiters(id, record, holder, queue);
+        ResolveWaiters(id, record, holder, queue, revision);
         PublishObservers(id, holder, revision);
         if (!isLeader || record is null || holder is not null)
         {
@@ -416,7 +417,7 @@ public sealed class LockService : ILockActivityListener, IAsyncDisposable
         }
     }
 
-    private void ResolveWaiters(string id, LockGrantRecord? record, KeyValue? holder, List<KeyValue> queue)
+    private void ResolveWaiters(string id, LockGrantRecord? record, KeyValue? holder, List<KeyValue> queue, long revision)
     {
         lock (_gate)
         {
@@ -427,6 +428,13 @@ public sealed class LockService : ILockActivityListener, IAsyncDisposable
 
             foreach (LockWaiter waiter in list)
             {
+                if (waiter.CreateRevision > revision)
+                {
+                    // Registered while this evaluation read an older state, which cannot know its
+                    // key yet; the registration asked for another evaluation.
+                    continue;
+                }
+
                 if (holder is not null && holder.CreateRevision == waiter.CreateRevision && holder.Key.Span.SequenceEqual(waiter.Key))
                 {
                     waiter.Complete(LockWaitOutcome.Granted);
@@ -436,7 +444,7 @@ public sealed class LockService : ILockActivityListener, IAsyncDisposable
                 KeyValue? mine = queue.Find(kv => kv.Key.Span.SequenceEqual(waiter.Key));
                 if (mine is null || mine.CreateRevision != waiter.CreateRevision)
                 {
-                    waiter.Complete(LockWaitOutcome.Gone);
+                    waiter.Complete(LockWaitOutcome.Gone, mine is null ? $"its key is gone at revision {revision}" : $"its key was re-created at revision {mine.CreateRevision}");
                 }
                 else if (record is not null && waiter.CreateRevision <= record.Token)
                 {

@@ -42,5 +42,16 @@ public sealed class LockWaiter
 
     public Task<LockWaitOutcome> Outcome => _done.Task;
 
-    internal void Complete(LockWaitOutcome outcome) => _done.TrySetResult(outcome);
+    /// <summary>What the service saw when it ended the wait other than by a grant (for the error message).</summary>
+    public string Detail { get; private set; } = string.Empty;
+
+    internal void Complete(LockWaitOutcome outcome, string detail = "")
+    {
+        if (!_done.Task.IsCompleted)
+        {
+            Detail = detail;
+        }
+
+        _done.TrySetResult(outcome);
+    }
 }

@@ -184,7 +184,7 @@ public sealed class KvNode : IAsyncDisposable
             members.Changed += node.ConnectPeers;
             node.ConnectPeers(members.Members);
             host.Start();
-            node._locks = new LockService(host, DefaultGroup, kv, new AppliedLeaseLiveness(kv.Leases), options.Clock, loggers.CreateLogger("locks"));
+            node._locks = new LockService(host, DefaultGroup, kv, new LeaderLeaseLiveness(node.Leases, kv.Leases), options.Clock, loggers.CreateLogger("locks"));
             node._locks.Start();
             await host.AddGroupAsync(DefaultGroup, voters, new MembershipStateMachine(kv, members)).WaitAsync(cancellationToken).ConfigureAwait(false);
 

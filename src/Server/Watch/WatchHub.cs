@@ -198,7 +198,6 @@ public sealed class WatchHub : IAsyncDisposable
             RemoveLocked(watcher);
         }
 
-        StopQuietly(watcher);
         return new WatchCancelResponse { Header = Header(_store.CurrentRevision), WatchId = watchId };
     }
 
@@ -236,19 +235,12 @@ public sealed class WatchHub : IAsyncDisposable
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_dispatcher, _progressTimer).ConfigureAwait(false);
-        Watcher[] all;
         lock (_gate)
         {
-            all = _streams.Values.SelectMany(s => s.Watchers.Values).ToArray();
             foreach (WatchStream stream in _streams.Values.ToArray())
             {
                 RemoveStreamLocked(stream);
             }
-        }
-
-        foreach (Watcher w in all)
-        {
-            StopQuietly(w);
         }
     }
 
@@ -266,21 +258,12 @@ public sealed class WatchHub : IAsyncDisposable
 
     private void RemoveStream(IWatchSink sink)
     {
-        Watcher[] watchers;
         lock (_gate)
         {
-            if (!_streams.TryGetValue(sink, out WatchStream? stream))
+            if (_streams.TryGetValue(sink, out WatchStream? stream))
             {
-                return;
+                RemoveStreamLocked(stream);
             }
-
-            watchers = stream.Watchers.Values.ToArray();
-            RemoveStreamLocked(stream);
-        }
-
-        foreach (Watcher w in watchers)
-        {
-            StopQuietly(w);
         }
     }
 
@@ -309,18 +292,7 @@ public sealed class WatchHub : IAsyncDisposable
 
         w.Removed = true;
         w.Stream.Watchers.Remove(w.Id);
-    }
-
-    private static void StopQuietly(Watcher w)
-    {
-        try
-        {
-            w.Stop.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Its catch-up task already finished and released it.
-        }
+        w.Stream.CatchingUp.Remove(w);
     }
 
     private void JoinLocked(Watcher w)
@@ -384,7 +356,16 @@ public sealed class WatchHub : IAsyncDisposable
         StartCatchUp(w);
     }
 
-    private void StartCatchUp(Watcher w) => _ = Task.Run(() => CatchUpAsync(w));
+    private void StartCatchUp(Watcher w)
+    {
+        WatchStream stream = w.Stream;
+        stream.CatchingUp.Add(w);
+        if (!stream.CatchUpRunning)
+        {
+            stream.CatchUpRunning = true;
+            _ = Task.Run(() => CatchUpAsync(stream));
+        }
+    }
 
     private void SendProgressLocked(Watcher w)
     {
@@ -414,7 +395,6 @@ public sealed class WatchHub : IAsyncDisposable
         try
         {
             await Task.Yield();
-            StopQuietly(w);
             await w.Stream.Sink.PushAsync(frame, _stopping.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is KvStoreException or OperationCanceledException or ObjectDisposedException)
@@ -608,115 +588,102 @@ public sealed class WatchHub : IAsyncDisposable
         }
     }
 
-    private async Task CatchUpAsync(Watcher w)
+    /// <summary>
+    /// Serves a connection's catching-up watchers: reads each chunk of history once, from the
+    /// oldest revision any of them still needs, queues every watcher's events in revision order
+    /// (waiting for room in the connection's queue), and puts a watcher back in the live index
+    /// once it has passed the dispatched revision. Ends when none is left.
+    /// </summary>
+    private async Task CatchUpAsync(WatchStream stream)
     {
-        CancellationToken stop;
-        try
-        {
-            stop = w.Stop.Token;
-        }
-        catch (ObjectDisposedException)
-        {
-            return;
-        }
-
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(stream.Sink.Closed, _stopping.Token);
         try
         {
             while (true)
             {
+                Watcher[] batch;
                 long target;
                 lock (_gate)
                 {
-                    if (w.Removed)
+                    target = _dispatched;
+                    foreach (Watcher w in stream.CatchingUp.ToArray())
                     {
+                        if (w.Next > target)
+                        {
+                            stream.CatchingUp.Remove(w);
+                            JoinLocked(w);
+                        }
+                    }
+
+                    if (stream.CatchingUp.Count == 0 || stop.IsCancellationRequested)
+                    {
+                        stream.CatchUpRunning = false;
                         return;
                     }
 
-                    target = _dispatched;
-                    if (w.Next > target)
-                    {
-                        JoinLocked(w);
-                        return;
-                    }
+                    batch = stream.CatchingUp.ToArray();
                 }
 
-                long to = Math.Min(target, w.Next + _options.MaxRevisionsPerRead - 1);
-                IReadOnlyList<MvccEvent>? events = await ReadHistoryAsync(w, to, stop).ConfigureAwait(false);
+                long from = batch.Min(w => w.Next);
+                long to = Math.Min(target, from + _options.MaxRevisionsPerRead - 1);
+                IReadOnlyList<MvccEvent>? events = await ReadHistoryAsync(batch, from, to, stop.Token).ConfigureAwait(false);
                 if (events is null)
                 {
-                    return;
+                    continue;
                 }
 
-                var messages = new EventMessages();
-                WatchEvents? frame = null;
-                foreach (MvccEvent e in events)
+                await PushHistoryAsync(batch, events, stop.Token).ConfigureAwait(false);
+                foreach (Watcher w in batch)
                 {
-                    if (!w.Selects(e))
-                    {
-                        continue;
-                    }
-
-                    if (frame is not null && frame.Header.Revision != e.Revision)
-                    {
-                        await w.Stream.Sink.PushAsync(frame, stop).ConfigureAwait(false);
-                        w.SentSinceTick = true;
-                        frame = null;
-                    }
-
-                    frame ??= new WatchEvents { Header = Header(e.Revision), WatchId = w.Id };
-                    frame.Events.Add(messages.Get(e, w.PrevKv));
+                    w.Next = Math.Max(w.Next, to + 1);
                 }
-
-                if (frame is not null)
-                {
-                    await w.Stream.Sink.PushAsync(frame, stop).ConfigureAwait(false);
-                    w.SentSinceTick = true;
-                }
-
-                w.Next = to + 1;
             }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            // Canceled, or the connection closed.
-        }
-        catch (KvStoreLimitExceededException ex)
-        {
-            lock (_gate)
-            {
-                CancelFromServerLocked(w, 0, $"a revision from {w.Next} on does not fit in one frame: {ex.Message}");
-            }
-        }
-        catch (KvStoreConnectionException)
-        {
-            RemoveStream(w.Stream.Sink);
         }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "watch {WatchId} failed catching up from revision {Revision}", w.Id, w.Next);
+            if (ex is not (OperationCanceledException or KvStoreConnectionException or ObjectDisposedException))
+            {
+                _logger.LogError(ex, "watch catch-up failed; its watchers are canceled");
+            }
+
             lock (_gate)
             {
-                CancelFromServerLocked(w, 0, $"the server failed reading history from revision {w.Next}: {ex.Message}");
+                stream.CatchUpRunning = false;
+                foreach (Watcher w in stream.CatchingUp.ToArray())
+                {
+                    if (ex is OperationCanceledException or KvStoreConnectionException or ObjectDisposedException)
+                    {
+                        RemoveLocked(w);
+                    }
+                    else
+                    {
+                        CancelFromServerLocked(w, 0, $"the server failed reading history from revision {w.Next}: {ex.Message}");
+                    }
+                }
             }
         }
     }
 
-    /// <summary>History [w.Next, to] for a catching-up watcher; null when the watcher was canceled because it was compacted.</summary>
-    private async Task<IReadOnlyList<MvccEvent>?> ReadHistoryAsync(Watcher w, long to, CancellationToken stop)
+    /// <summary>History [from, to]; null when some watchers were canceled because it was compacted (the rest go on).</summary>
+    private async Task<IReadOnlyList<MvccEvent>?> ReadHistoryAsync(Watcher[] batch, long from, long to, CancellationToken stop)
     {
+        bool withPrevKv = batch.Any(w => w.PrevKv);
         while (true)
         {
             await _historyReads.WaitAsync(stop).ConfigureAwait(false);
             try
             {
-                return _store.ReadEvents(w.Next, to, w.PrevKv);
+                return _store.ReadEvents(from, to, withPrevKv);
             }
             catch (MvccException ex) when (ex.Code == ErrorCode.Compacted)
             {
                 lock (_gate)
                 {
                     long compacted = _store.CompactedRevision;
-                    CancelFromServerLocked(w, compacted, $"revision {w.Next} has been compacted; the compacted revision is {compacted}");
+                    foreach (Watcher w in batch.Where(w => w.Next < compacted && !w.Removed))
+                    {
+                        CancelFromServerLocked(w, compacted, $"revision {w.Next} has been compacted; the compacted revision is {compacted}");
+                    }
                 }
 
                 return null;
@@ -731,6 +698,83 @@ public sealed class WatchHub : IAsyncDisposable
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(20), stop).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PushHistoryAsync(Watcher[] batch, IReadOnlyList<MvccEvent> events, CancellationToken stop)
+    {
+        var byKey = new Dictionary<ByteString, List<Watcher>>();
+        var ranges = new List<Watcher>();
+        foreach (Watcher w in batch)
+        {
+            if (w.SingleKey is { } key)
+            {
+                if (!byKey.TryGetValue(key, out List<Watcher>? list))
+                {
+                    list = [];
+                    byKey.Add(key, list);
+                }
+
+                list.Add(w);
+            }
+            else
+            {
+                ranges.Add(w);
+            }
+        }
+
+        var messages = new EventMessages();
+        var frames = new Dictionary<Watcher, WatchEvents>();
+        int i = 0;
+        while (i < events.Count)
+        {
+            long revision = events[i].Revision;
+            int end = i;
+            while (end < events.Count && events[end].Revision == revision)
+            {
+                end++;
+            }
+
+            frames.Clear();
+            for (int k = i; k < end; k++)
+            {
+                MvccEvent e = events[k];
+                if (byKey.TryGetValue(e.Kv.Key, out List<Watcher>? exact))
+                {
+                    foreach (Watcher w in exact)
+                    {
+                        Collect(frames, w, e, messages, revision);
+                    }
+                }
+
+                foreach (Watcher w in ranges)
+                {
+                    Collect(frames, w, e, messages, revision);
+                }
+            }
+
+            foreach ((Watcher w, WatchEvents frame) in frames)
+            {
+                if (w.Removed)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await w.Stream.Sink.PushAsync(frame, stop).ConfigureAwait(false);
+                    w.SentSinceTick = true;
+                }
+                catch (KvStoreLimitExceededException ex)
+                {
+                    lock (_gate)
+                    {
+                        CancelFromServerLocked(w, 0, $"revision {revision} does not fit in one frame: {ex.Message}");
+                    }
+                }
+            }
+
+            i = end;
         }
     }
 

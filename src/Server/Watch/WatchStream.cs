@@ -11,4 +11,14 @@ internal sealed class WatchStream(IWatchSink sink)
     public long NextId { get; set; } = 1;
 
     public CancellationTokenRegistration OnClosed { get; set; }
+
+    /// <summary>
+    /// Watchers catching up from history. One task per connection serves them all: a connection
+    /// whose queue filled detaches its busy watchers together, and reading the history once for
+    /// all of them (not once per watcher) keeps that cheap.
+    /// </summary>
+    public List<Watcher> CatchingUp { get; } = [];
+
+    /// <summary>Whether the connection's catch-up task is running (it ends when <see cref="CatchingUp"/> is empty).</summary>
+    public bool CatchUpRunning { get; set; }
 }

@@ -7,9 +7,10 @@ namespace KvStore.Server.Watch;
 /// <remarks>
 /// A watcher is either <b>synced</b> — in the hub's live index; the dispatcher queues its events
 /// under the hub's lock, so it has delivered every matching event up to the hub's dispatched
-/// revision — or <b>catching up</b> — out of the index; its own task reads history from
-/// <see cref="Next"/> on and rejoins the index, under the lock, once <see cref="Next"/> has
-/// passed the dispatched revision. Exactly one of the two owns <see cref="Next"/> at a time.
+/// revision — or <b>catching up</b> — out of the index, in its connection's catch-up set; the
+/// connection's catch-up task reads history from <see cref="Next"/> on and puts it back in the
+/// index, under the lock, once <see cref="Next"/> has passed the dispatched revision. Exactly one
+/// of the two owns <see cref="Next"/> at a time.
 /// </remarks>
 internal sealed class Watcher
 {
@@ -24,7 +25,6 @@ internal sealed class Watcher
         PrevKv = prevKv;
         ProgressNotify = progressNotify;
         Next = next;
-        Stop = CancellationTokenSource.CreateLinkedTokenSource(stream.Sink.Closed);
     }
 
     public long Id { get; }
@@ -56,9 +56,6 @@ internal sealed class Watcher
 
     /// <summary>Whether a frame went out since the last progress tick (an idle watch gets a notification).</summary>
     public bool SentSinceTick { get; set; }
-
-    /// <summary>Cancels the catch-up task: on cancel, server-side cancel or connection close.</summary>
-    public CancellationTokenSource Stop { get; }
 
     public bool Selects(MvccEvent e) =>
         (e.Type == MvccEventType.Put ? !NoPut : !NoDelete) && Range.Contains(e.Kv.Key.Span);

@@ -2,6 +2,7 @@ using KvStore.Jepsen.Cluster;
 using KvStore.Jepsen.Nemesis;
 using KvStore.Jepsen.Reports;
 using KvStore.Jepsen.Workloads;
+using KvStore.Jepsen.Workloads.Watches;
 
 namespace KvStore.Jepsen.Run;
 
@@ -35,6 +36,7 @@ public static class JepsenRun
                 {
                     "register" => new RegisterWorkload(cluster.ClientUrls, Path.Combine(options.OutDirectory, "history.jsonl"), clock, random.Next(), options.CheckTimeLimit),
                     "set" => new SetWorkload(cluster.ClientUrls, Path.Combine(options.OutDirectory, "set-history.jsonl"), clock),
+                    "watch" => new WatchWorkload(cluster.ClientUrls, Path.Combine(options.OutDirectory, "watch-history.jsonl"), clock, random.Next()),
                     _ => throw new ArgumentException($"unknown workload {name}"),
                 });
             }
@@ -75,7 +77,7 @@ public static class JepsenRun
             }
 
             log.WriteLine($"{clock.Seconds,7:0.0} s  final reads done; checking");
-            var checkers = workloads.Select(w => w.Check()).ToList();
+            var checkers = workloads.SelectMany(w => w.Check()).ToList();
             var result = new RunResult(
                 options,
                 checkers,

@@ -16,5 +16,6 @@ public interface IWorkload : IAsyncDisposable
     /// <summary>After every fault is healed and the cluster has recovered: the final reads.</summary>
     Task FinalReadsAsync(CancellationToken cancellationToken);
 
-    CheckerResult Check();
+    /// <summary>One result per checker the workload feeds (the lock workload has two: fenced and its unfenced control).</summary>
+    IReadOnlyList<CheckerResult> Check();
 }

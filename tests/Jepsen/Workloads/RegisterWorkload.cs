@@ -81,7 +81,9 @@ public sealed class RegisterWorkload : IWorkload
         }
     }
 
-    public CheckerResult Check()
+    public IReadOnlyList<CheckerResult> Check() => [CheckOne()];
+
+    private CheckerResult CheckOne()
     {
         History.Dispose();
         HistoryFile history = HistoryFile.Read(History.Path, HistoryFormat.JsonLines);

@@ -74,7 +74,9 @@ public sealed class SetWorkload : IWorkload
         }
     }
 
-    public CheckerResult Check()
+    public IReadOnlyList<CheckerResult> Check() => [CheckOne()];
+
+    private CheckerResult CheckOne()
     {
         History.Dispose();
         IReadOnlyList<OperationRecord> ops = History.Operations;

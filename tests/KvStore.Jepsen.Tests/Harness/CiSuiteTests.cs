@@ -23,6 +23,7 @@ public sealed class CiSuiteTests
     [Theory]
     [InlineData("register", 601)]
     [InlineData("set", 602)]
+    [InlineData("watch", 603)]
     public async Task Workload_stays_valid_under_mixed_faults(string workload, int defaultSeed)
     {
         int seed = Environment.GetEnvironmentVariable(SeedVariable) is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : defaultSeed;

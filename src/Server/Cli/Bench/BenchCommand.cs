@@ -42,6 +42,7 @@ internal static class BenchCommand
             bench.Subcommands.Add(command);
         }
 
+        bench.Subcommands.Add(WatchBenchCommand.Create());
         CoordinationBenchCommand.AddTo(bench);
         return bench;
     }

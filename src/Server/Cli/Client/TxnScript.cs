@@ -17,8 +17,9 @@ namespace KvStore.Server.Cli.Client;
 ///
 /// put key1 "created"
 /// </code>
-/// A compare is <c>TARGET("KEY") OP VALUE</c>: TARGET is ver|version, c|create, m|mod, val|value or
-/// lease; OP is =, !=, &lt; or &gt;; VALUE is quoted (numbers may be bare). An operation is
+/// A compare is <c>TARGET("KEY") OP VALUE</c>: TARGET is ver|version, c|create, m|mod, val|value,
+/// lease or fence (KEY is then a lock name and VALUE a fencing token: <c>fence("L") = 42</c> holds
+/// while lock L is held with token 42); OP is =, !=, &lt; or &gt;; VALUE is quoted (numbers may be bare). An operation is
 /// <c>put [--prev-kv] [--lease=ID] KEY VALUE</c>, <c>get KEY [END] [--prefix] [--limit=N] [--rev=N]
 /// [--keys-only] [--count-only] [--serializable]</c> or <c>del KEY [END] [--prefix] [--prev-kv]</c>.
 /// Words may be quoted with " or ' (backslash escapes inside double quotes).
@@ -100,7 +101,8 @@ internal static class TxnScript
             "c" or "create" => Cmp.CreateRevision(key),
             "m" or "mod" => Cmp.ModRevision(key),
             "lease" => Cmp.Lease(key),
-            _ => throw new CliUsageException($"compare '{text}': target '{target}' is not one of ver, create, mod, val, lease"),
+            "fence" => Cmp.FencingToken(key),
+            _ => throw new CliUsageException($"compare '{text}': target '{target}' is not one of ver, create, mod, val, lease, fence"),
         };
         return left.Is(op, number);
     }
