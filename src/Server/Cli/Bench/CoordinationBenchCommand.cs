@@ -38,6 +38,11 @@ internal static class CoordinationBenchCommand
         leaseCommand.Options.Add(Hold);
         lockCommand.SetAction((parse, ct) => RunAsync("bench lock", parse, async (driver, target, clients) =>
         {
+            if (!(parse.GetValue(Duration) > 0) || parse.GetValue(Connections) < 0)
+            {
+                throw new CliUsageException("--duration must be positive and --conns must not be negative");
+            }
+
             int connections = parse.GetValue(Connections) is > 0 and var c ? Math.Min(c, clients) : clients;
             var bench = new LockBench(driver(connections), clients, connections, TimeSpan.FromSeconds(parse.GetValue(Duration)), Console.Error);
             LockBenchReport report = await bench.RunAsync(ct).ConfigureAwait(false);
@@ -46,6 +51,11 @@ internal static class CoordinationBenchCommand
         }));
         leaseCommand.SetAction((parse, ct) => RunAsync("bench leases", parse, async (driver, target, clients) =>
         {
+            if (parse.GetValue(Leases) < 1 || parse.GetValue(Ttl) < 1 || !(parse.GetValue(Hold) >= 0))
+            {
+                throw new CliUsageException("--leases and --ttl must be positive and --hold must not be negative");
+            }
+
             var bench = new LeaseBench(driver(clients), parse.GetValue(Leases), clients, parse.GetValue(Ttl), TimeSpan.FromSeconds(parse.GetValue(Hold)), Console.Error);
             LeaseBenchReport report = await bench.RunAsync(ct).ConfigureAwait(false);
             Console.Out.WriteLine(report.ToText(target));
@@ -58,9 +68,9 @@ internal static class CoordinationBenchCommand
     private static async Task<int> RunAsync(string verb, ParseResult parse, Func<Func<int, ICoordinationBenchDriver>, string, int, Task<int>> run)
     {
         int clients = parse.GetValue(Clients);
-        if (clients < 1 || parse.GetValue(Leases) < 1 || parse.GetValue(Ttl) < 1 || !(parse.GetValue(Duration) > 0) || !(parse.GetValue(Hold) >= 0))
+        if (clients < 1)
         {
-            return ClientVerb.Fail(verb, "--clients, --leases, --ttl and --duration must be positive; --hold must not be negative", 2);
+            return ClientVerb.Fail(verb, "--clients must be positive", 2);
         }
 
         string target = parse.GetValue(Target)!;
@@ -72,6 +82,10 @@ internal static class CoordinationBenchCommand
                 connections => created = target == "etcd" ? new EtcdCoordinationDriver(endpoints, connections) : new KvStoreCoordinationDriver(endpoints, connections),
                 target,
                 clients).ConfigureAwait(false);
+        }
+        catch (CliUsageException ex)
+        {
+            return ClientVerb.Fail(verb, ex.Message, 2);
         }
         catch (Exception ex) when (ex is KvStore.Client.KvStoreException || EtcdBenchDriver.IsServiceError(ex) || ex is InvalidOperationException)
         {

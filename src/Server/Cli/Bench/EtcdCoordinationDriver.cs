@@ -37,6 +37,8 @@ internal sealed class EtcdCoordinationDriver : ICoordinationBenchDriver
 
     public long LostLeases => Interlocked.Read(ref _lost);
 
+    public TimeSpan? SlowestRenewalRound => _keepAlives.Where(s => s is not null).Select(s => s!.SlowestRound).DefaultIfEmpty(TimeSpan.Zero).Max();
+
     public async Task<long> GrantLeaseAsync(int connection, int ttlSeconds, bool keepAlive, CancellationToken cancellationToken)
     {
         LeaseGrantResponse granted = await _leases[connection].LeaseGrantAsync(new LeaseGrantRequest { TTL = ttlSeconds }, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -99,12 +101,15 @@ internal sealed class EtcdCoordinationDriver : ICoordinationBenchDriver
         private readonly Dictionary<long, TimeSpan> _ttls = [];
         private readonly Action _lost;
         private readonly Task _loop;
+        private long _slowestRoundTicks;
 
         public KeepAliveStream(Lease.LeaseClient client, Action lost, CancellationToken stopping)
         {
             _lost = lost;
             _loop = Task.Run(() => RunAsync(client, stopping), CancellationToken.None);
         }
+
+        public TimeSpan SlowestRound => TimeSpan.FromTicks(Interlocked.Read(ref _slowestRoundTicks));
 
         public void Add(long id, TimeSpan ttl)
         {
@@ -150,7 +155,13 @@ internal sealed class EtcdCoordinationDriver : ICoordinationBenchDriver
                             await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = id }, stopping).ConfigureAwait(false);
                         }
 
-                        TimeSpan rest = period - round.Elapsed;
+                        TimeSpan took = round.Elapsed;
+                        if (took.Ticks > Interlocked.Read(ref _slowestRoundTicks))
+                        {
+                            Interlocked.Exchange(ref _slowestRoundTicks, took.Ticks);
+                        }
+
+                        TimeSpan rest = period - took;
                         if (rest > TimeSpan.Zero)
                         {
                             await Task.Delay(rest, stopping).ConfigureAwait(false);

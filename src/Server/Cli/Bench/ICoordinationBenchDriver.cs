@@ -15,6 +15,9 @@ internal interface ICoordinationBenchDriver : IAsyncDisposable
     /// <summary>How many kept-alive leases the driver's keep-alive found gone (lost) so far.</summary>
     long LostLeases { get; }
 
+    /// <summary>The longest time one renewal round of the driver's own keep-alive took (null when the SDK renews): longer than a third of the TTL means the benchmark's client fell behind.</summary>
+    TimeSpan? SlowestRenewalRound { get; }
+
     /// <summary>The ids of every lease the cluster has now.</summary>
     Task<IReadOnlySet<long>> ListLeasesAsync(CancellationToken cancellationToken);
 }

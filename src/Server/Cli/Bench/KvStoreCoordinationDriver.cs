@@ -28,6 +28,8 @@ internal sealed class KvStoreCoordinationDriver : ICoordinationBenchDriver
 
     public long LostLeases => Interlocked.Read(ref _lost);
 
+    public TimeSpan? SlowestRenewalRound => null;
+
     public async Task<long> GrantLeaseAsync(int connection, int ttlSeconds, bool keepAlive, CancellationToken cancellationToken) =>
         (await _clients[connection].Leases.GrantAsync(TimeSpan.FromSeconds(ttlSeconds), keepAlive: keepAlive, cancellationToken: cancellationToken).ConfigureAwait(false)).Id;
 

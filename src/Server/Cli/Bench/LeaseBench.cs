@@ -38,7 +38,7 @@ internal sealed class LeaseBench(ICoordinationBenchDriver driver, int leases, in
 
         IReadOnlySet<long> alive = await driver.ListLeasesAsync(cancellationToken).ConfigureAwait(false);
         long missing = granted.LongCount(id => !alive.Contains(id));
-        return new LeaseBenchReport(leases, connections, ttlSeconds, grantTime, holdClock.Elapsed, driver.LostLeases, missing);
+        return new LeaseBenchReport(leases, connections, ttlSeconds, grantTime, holdClock.Elapsed, driver.LostLeases, missing, driver.SlowestRenewalRound);
     }
 
     private async Task ReportAsync(Func<string> line, Func<bool> done, CancellationToken cancellationToken)
@@ -52,11 +52,22 @@ internal sealed class LeaseBench(ICoordinationBenchDriver driver, int leases, in
 }
 
 /// <summary>The outcome of a lease benchmark run.</summary>
-internal sealed record LeaseBenchReport(int Leases, int Connections, int TtlSeconds, TimeSpan GrantTime, TimeSpan Held, long ReportedLost, long MissingAtEnd)
+internal sealed record LeaseBenchReport(int Leases, int Connections, int TtlSeconds, TimeSpan GrantTime, TimeSpan Held, long ReportedLost, long MissingAtEnd, TimeSpan? SlowestRenewalRound)
 {
-    public string ToText(string target) => string.Join(Environment.NewLine,
-        $"target {target}, workload leases, {Leases} leases of {TtlSeconds} s kept alive by {Connections} clients",
-        $"granted     {Leases} in {GrantTime.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s ({(Leases / GrantTime.TotalSeconds).ToString("0", CultureInfo.InvariantCulture)} grants/s)",
-        $"kept alive  {Held.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s",
-        $"lost        {ReportedLost} reported by keep-alive, {MissingAtEnd} missing from the lease list at the end");
+    public string ToText(string target)
+    {
+        var lines = new List<string>
+        {
+            $"target {target}, workload leases, {Leases} leases of {TtlSeconds} s kept alive by {Connections} clients",
+            $"granted     {Leases} in {GrantTime.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s ({(Leases / GrantTime.TotalSeconds).ToString("0", CultureInfo.InvariantCulture)} grants/s)",
+            $"kept alive  {Held.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s",
+            $"lost        {ReportedLost} reported by keep-alive, {MissingAtEnd} missing from the lease list at the end",
+        };
+        if (SlowestRenewalRound is { } slowest)
+        {
+            lines.Add($"renewals    slowest round of the benchmark's own keep-alive {slowest.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} s (each id is due every {(TtlSeconds / 3.0).ToString("0.00", CultureInfo.InvariantCulture)} s)");
+        }
+
+        return string.Join(Environment.NewLine, lines);
+    }
 }
