@@ -42,7 +42,6 @@ internal static class BenchCommand
             bench.Subcommands.Add(command);
         }
 
-        bench.Subcommands.Add(LeaseBenchCommand.Create());
         return bench;
     }
 
