@@ -53,7 +53,7 @@ public sealed partial class MvccWrite
         {
             // Ids the store chooses only grow (the last one is stored) and skip every id that has a
             // record (one a client chose), so an ended lease's record — which the lock service
-            // reads — is never overwritten by them, and a dropped record's id is never handed out again.
+            // reads — is never overwritten by them, and an id the store chose is never chosen again.
             id = Store.TryGetRaw(MvccKeys.LastLeaseIdKey, out byte[] last) ? MvccKeys.ReadInt64Value(last) : 0;
             do
             {
