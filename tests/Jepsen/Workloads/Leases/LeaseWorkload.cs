@@ -45,9 +45,15 @@ public sealed class LeaseWorkload : IWorkload
 
     public HistoryRecorder History { get; }
 
-    /// <summary>The bound for a run: the TTL again (a leader clock at half speed), two election timeouts
-    /// (a takeover's grace, and the election before it), and one fault interval without a leader.</summary>
-    public static TimeSpan BoundFor(TimeSpan faultInterval) => TimeSpan.FromSeconds(TtlSeconds + 4) + faultInterval;
+    /// <summary>
+    /// The bound for a run, past last renewal + TTL. docs/coordination.md states TTL + max(TTL/2, 2 s)
+    /// + one election timeout of time with a leader across a leader change; to that come the TTL again
+    /// (the clock nemesis may run the leader's clock at half speed), a second election timeout
+    /// (randomized up to 2 s, one for the takeover's grace and one for the election before it), and one
+    /// fault interval in which the cluster may have no leader (no lease expires then).
+    /// </summary>
+    public static TimeSpan BoundFor(TimeSpan faultInterval) =>
+        TimeSpan.FromSeconds(Math.Max(TtlSeconds / 2.0, 2) + TtlSeconds + (2 * 2)) + faultInterval;
 
     public async Task RunClientsAsync(CancellationToken cancellationToken)
     {
