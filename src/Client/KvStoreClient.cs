@@ -1,6 +1,7 @@
 using System.Text;
 using Google.Protobuf;
 using KvStore.Client.Routing;
+using KvStore.Client.Watch;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Wire = KvStore.Client.Protocol.Messages;
@@ -42,6 +43,7 @@ public sealed class KvStoreClient : IAsyncDisposable
     private readonly LeaderTracker _leaders;
     private readonly SessionLanePool _lanes;
     private readonly RequestInvoker _invoker;
+    private readonly ILogger _logger;
     private int _disposed;
 
     /// <summary>Creates a client for the cluster at <paramref name="endpoints"/> with default settings.</summary>
@@ -58,6 +60,7 @@ public sealed class KvStoreClient : IAsyncDisposable
         options.Validate();
         Options = options;
         ILogger log = logger ?? (ILogger)NullLogger.Instance;
+        _logger = log;
         _leaders = new LeaderTracker(options.Endpoints.Select(EndpointAddress.Parse));
         _connections = new EndpointConnections(options, log);
         _lanes = new SessionLanePool(options.MaxConcurrentWrites, options.ClientId);
@@ -217,6 +220,30 @@ public sealed class KvStoreClient : IAsyncDisposable
         var response = await _invoker.InvokeAsync<Wire.MemberPromoteResponse>(
             new Wire.MemberPromoteRequest { Id = memberId }, CallKind.Membership, null, cancellationToken).ConfigureAwait(false);
         return response.Members.Select(ClusterMember.FromMessage).ToArray();
+    }
+
+    /// <summary>
+    /// Watches a key (or, with <see cref="WatchOptions.Prefix"/> / <see cref="WatchOptions.RangeEnd"/>,
+    /// a prefix or range): every change from <see cref="WatchOptions.StartRevision"/> on, one
+    /// <see cref="WatchBatch"/> per revision, in revision order, each event once and none missed —
+    /// across disconnects and node failures too: the watch resumes on another endpoint from the
+    /// revision after the last one delivered. Ends only by cancellation (or by disposing the
+    /// enumerator), which also cancels the watch on the server. Each enumeration uses a connection of its own.
+    /// </summary>
+    /// <exception cref="WatchCompactedException">The watch starts, or would have to resume, below the compacted revision.</exception>
+    /// <exception cref="WatchCanceledException">The server ended the watch (the message says why).</exception>
+    /// <example>
+    /// <code>
+    /// await foreach (WatchBatch batch in client.Watch("config/", new WatchOptions { Prefix = true }, ct))
+    /// {
+    ///     foreach (WatchEvent e in batch.Events) Console.WriteLine(e);
+    /// }
+    /// </code>
+    /// </example>
+    public IAsyncEnumerable<WatchBatch> Watch(string key, WatchOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        Wire.WatchCreateRequest request = WatchSubscription.Request(Utf8(key), options ?? new WatchOptions());
+        return WatchSubscription.RunAsync(Options, () => _connections.ClientId, request, _logger, cancellationToken);
     }
 
     /// <summary>

@@ -185,10 +185,9 @@ public sealed partial class RaftNode
         {
             return false;
         }
-        long newLast = _log.Append(stamped);
-        // The leader counts its own entry at once: the host persists it before it sends anything or applies.
-        _tracker.Progress[Id].MaybeUpdate(newLast);
-        MaybeCommit();
+        _log.Append(stamped);
+        // The leader's own Match moves only when the host reports the entries persisted (Advance): its
+        // Appends may reach followers while its own fsync is still in flight (dissertation §10.2.1).
         return true;
     }
 

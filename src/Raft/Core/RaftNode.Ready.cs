@@ -30,6 +30,7 @@ public sealed partial class RaftNode
         var soft = new SoftState(Leader, Role);
         var hard = CurrentHardState();
         var entries = _log.Unstable.Entries.ToList();
+        var (early, late) = SplitEarlyMessages(_messages);
         var ready = new Ready
         {
             SoftState = soft != _prevSoftState ? soft : null,
@@ -37,7 +38,8 @@ public sealed partial class RaftNode
             Entries = entries,
             Snapshot = _log.Unstable.Snapshot,
             CommittedEntries = _log.NextCommittedEntries(),
-            Messages = _messages,
+            Messages = late,
+            EarlyMessages = early,
             ReadStates = _readStates,
             MustSync = entries.Count > 0 || _log.Unstable.Snapshot is not null || hard.Term != _prevHardState.Term || hard.Vote != _prevHardState.Vote,
         };
@@ -61,6 +63,7 @@ public sealed partial class RaftNode
         {
             var last = ready.Entries[^1];
             _log.Unstable.StableTo(last.Index, last.Term);
+            CountOwnPersistedEntries();
         }
         if (ready.Snapshot is { } snap)
         {
@@ -76,6 +79,55 @@ public sealed partial class RaftNode
     }
 
     private HardState CurrentHardState() => new(Term, Vote, _log.Committed);
+
+    /// <summary>The last index of this node's log that the host has persisted (everything before the unstable part).</summary>
+    private long PersistedLastIndex() => Math.Min(_log.LastIndex(), _log.Unstable.Offset - 1);
+
+    /// <summary>
+    /// The leader's own vote toward commit, cast only for entries on its disk (dissertation §10.2.1): its
+    /// Appends may leave before its own fsync, so a quorum of acknowledgements must never include entries
+    /// the leader could still lose in a crash.
+    /// </summary>
+    private void CountOwnPersistedEntries()
+    {
+        if (Role != RaftRole.Leader || !_tracker.Progress.TryGetValue(Id, out var self))
+        {
+            return;
+        }
+        if (self.MaybeUpdate(PersistedLastIndex()) && MaybeCommit())
+        {
+            ReleasePendingReadIndexMessages();
+            BcastAppend();
+        }
+    }
+
+    /// <summary>
+    /// Splits the outgoing messages into those the host may send before persisting this Ready (a leader's
+    /// Appends and Heartbeats of a term already durable in the hard state) and those that must wait
+    /// (every answer that vouches for this node's disk: vote and append responses, and anything of a term
+    /// not yet persisted, such as a new single-voter leader's first messages).
+    /// </summary>
+    private (List<Message> Early, List<Message> Late) SplitEarlyMessages(List<Message> messages)
+    {
+        List<Message> early = [];
+        if (Role != RaftRole.Leader || Term != _prevHardState.Term || Vote != _prevHardState.Vote)
+        {
+            return (early, messages);
+        }
+        List<Message> late = [];
+        foreach (var m in messages)
+        {
+            if (m.Type is MessageType.Append or MessageType.Heartbeat && m.Term == Term)
+            {
+                early.Add(m);
+            }
+            else
+            {
+                late.Add(m);
+            }
+        }
+        return (early, late);
+    }
 
     /// <summary>
     /// With AutoLeave, the leader proposes leaving the joint configuration as soon as the change that

@@ -202,9 +202,11 @@ public sealed partial class RaftNode
         AbortLeaderTransfer();
         _tracker.ResetVotes();
         long lastIndex = _log.LastIndex();
+        // This node's own Match counts toward commit, so it covers only persisted entries (see CountOwnPersistedEntries).
+        long persisted = PersistedLastIndex();
         foreach (var (id, pr) in _tracker.Progress)
         {
-            pr.ResetForNewTerm(id == Id ? lastIndex : 0, lastIndex + 1);
+            pr.ResetForNewTerm(id == Id ? persisted : 0, lastIndex + 1);
         }
         _pendingConfIndex = 0;
         _uncommittedSize = 0;

@@ -2,8 +2,9 @@ namespace KvStore.Raft.Core;
 
 /// <summary>
 /// Everything a <see cref="RaftNode"/> asks its host to do, in order:
-/// 1. persist <see cref="HardState"/>, <see cref="Entries"/> and <see cref="Snapshot"/> (sync if <see cref="MustSync"/>);
-/// 2. then send <see cref="Messages"/>;
+/// 1. send <see cref="EarlyMessages"/> (may overlap the persistence below);
+/// 2. persist <see cref="HardState"/>, <see cref="Entries"/> and <see cref="Snapshot"/> (sync if <see cref="MustSync"/>);
+///    then send <see cref="Messages"/>;
 /// 3. apply <see cref="CommittedEntries"/> to the state machine, serve <see cref="ReadStates"/> once applied;
 /// 4. call <see cref="RaftNode.Advance"/>.
 /// </summary>
@@ -26,6 +27,15 @@ public sealed record Ready
 
     /// <summary>Messages to send after the persistence above is durable.</summary>
     public IReadOnlyList<Message> Messages { get; init; } = [];
+
+    /// <summary>
+    /// The leader's Appends and Heartbeats, which may be sent before or while this Ready's entries are
+    /// persisted (dissertation §10.2.1): they claim nothing about the leader's disk, and the leader counts
+    /// its own entries toward commit only after <see cref="RaftNode.Advance"/> reports them persisted.
+    /// Only messages of a term whose hard state is already durable are here. Sending them with
+    /// <see cref="Messages"/> instead is also correct, just slower.
+    /// </summary>
+    public IReadOnlyList<Message> EarlyMessages { get; init; } = [];
 
     /// <summary>Linearizable reads whose index is now confirmed.</summary>
     public IReadOnlyList<ReadState> ReadStates { get; init; } = [];

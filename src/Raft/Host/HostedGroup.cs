@@ -33,6 +33,9 @@ internal sealed class HostedGroup
     /// <summary>Index of the latest snapshot (local or installed).</summary>
     public long SnapshotIndex { get; set; }
 
+    /// <summary>A local snapshot being serialized off the loop thread, or null; at most one per group.</summary>
+    public Task? SnapshotBuild { get; set; }
+
     /// <summary>Set when an applied membership change added a member: the next snapshot must not wait.</summary>
     public bool MemberAdded { get; set; }
 

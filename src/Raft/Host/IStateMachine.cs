@@ -23,6 +23,19 @@ public interface IStateMachine
     /// <summary>Serializes the state as of <see cref="AppliedIndex"/>.</summary>
     ReadOnlyMemory<byte> TakeSnapshot();
 
+    /// <summary>
+    /// Captures the state as of <see cref="AppliedIndex"/> (called on the host's loop thread) and returns a
+    /// function that serializes what was captured. The host runs that function on another thread while it
+    /// keeps applying entries, so a state machine that can pin a consistent view cheaply (an LSM snapshot)
+    /// keeps snapshot building off the Raft loop. The function is called exactly once. The default
+    /// serializes at once with <see cref="TakeSnapshot"/>.
+    /// </summary>
+    Func<ReadOnlyMemory<byte>> CaptureSnapshot()
+    {
+        ReadOnlyMemory<byte> data = TakeSnapshot();
+        return () => data;
+    }
+
     /// <summary>Replaces the whole state with a snapshot's; afterwards AppliedIndex = snapshot.Metadata.Index.</summary>
     void Restore(Snapshot snapshot);
 }

@@ -11,11 +11,14 @@ namespace KvStore.Raft.Host;
 /// <list type="number">
 /// <item>takes queued commands, proposals, reads and inbound messages, and ticks every group when a tick is due;</item>
 /// <item>collects the Ready of every group with work;</item>
+/// <item>sends the leaders' Appends and Heartbeats (<see cref="Ready.EarlyMessages"/>), so followers persist in
+/// parallel with this node's fsync;</item>
 /// <item>installs snapshots, appends every group's entries and hard state to the one
 /// <see cref="IRaftLogStore"/> and syncs it ONCE for the whole batch (group commit across groups);</item>
-/// <item>sends all messages, one batch per destination node;</item>
+/// <item>sends the other messages (votes, append responses), one batch per destination node;</item>
 /// <item>applies committed entries to each group's state machine, completes proposals, serves reads;</item>
-/// <item>advances every node, then snapshots and compacts groups whose log has grown.</item>
+/// <item>advances every node, then starts a snapshot of groups whose log has grown (serialized off the loop,
+/// saved and compacted back on it).</item>
 /// </list>
 /// Any storage failure stops the host (fail-stop): see <see cref="HostFailedException"/>.
 /// </summary>
@@ -27,6 +30,8 @@ public sealed class RaftHost : IDisposable
     private readonly ISnapshotStore _snapshots;
     private readonly IRaftTransport _transport;
     private readonly long _tickMs;
+    private readonly TimeProvider _clock;
+    private readonly long _clockStart;
     private readonly long _timeoutMs;
 
     // Owned by the loop thread.
@@ -39,6 +44,7 @@ public sealed class RaftHost : IDisposable
     private readonly List<Entry> _applyBuffer = [];
     private readonly List<ulong> _applySequences = [];
     private readonly List<(HostedGroup Group, ulong To)> _snapshotsSent = [];
+    private readonly List<Task> _snapshotBuilds = [];
 
     // Filled by any thread, drained by the loop.
     private readonly ConcurrentQueue<Action> _commands = new();
@@ -78,6 +84,8 @@ public sealed class RaftHost : IDisposable
         _snapshots = snapshots;
         _transport = transport;
         _tickMs = Math.Max(1, (long)options.TickInterval.TotalMilliseconds);
+        _clock = options.Clock;
+        _clockStart = _clock.GetTimestamp();
         _timeoutMs = Math.Max(1, (long)options.ProposalTimeout.TotalMilliseconds);
         _transport.SetReceiver(Receive);
     }
@@ -101,7 +109,7 @@ public sealed class RaftHost : IDisposable
             return;
         }
 
-        _nextTickAt = Environment.TickCount64 + _tickMs;
+        _nextTickAt = ClockMs() + _tickMs;
         _thread = new Thread(RunLoop) { IsBackground = true, Name = $"raft-host-{NodeId}" };
         _thread.Start();
     }
@@ -237,6 +245,16 @@ public sealed class RaftHost : IDisposable
         _wake.Set();
         _thread?.Join();
         _transport.SetReceiver(static _ => { });
+        // A snapshot still being serialized reads the state machine, which the owner closes after this returns.
+        try
+        {
+            Task.WaitAll([.. _snapshotBuilds]);
+        }
+        catch (AggregateException)
+        {
+            // Its result would only have been saved by the loop, which has stopped.
+        }
+
         var disposed = new ObjectDisposedException(nameof(RaftHost), $"the Raft host of node {NodeId} was stopped");
         FailEverything(disposed);
         _wake.Dispose();
@@ -246,7 +264,7 @@ public sealed class RaftHost : IDisposable
     {
         while (!_stopping)
         {
-            long now = Environment.TickCount64;
+            long now = ClockMs();
             bool tick = now >= _nextTickAt;
             if (tick)
             {
@@ -256,7 +274,7 @@ public sealed class RaftHost : IDisposable
 
             if (!tick && !HasQueuedWork())
             {
-                _wake.Wait(TimeSpan.FromMilliseconds(Math.Max(1, _nextTickAt - now)));
+                _wake.Wait(TimeSpan.FromMilliseconds(WaitMs(_nextTickAt - now)));
                 _wake.Reset();
                 Volatile.Write(ref _wakePending, 0);
                 continue;
@@ -269,6 +287,17 @@ public sealed class RaftHost : IDisposable
             }
         }
     }
+
+    /// <summary>Milliseconds of the tick clock since the host was created.</summary>
+    private long ClockMs() => (long)_clock.GetElapsedTime(_clockStart).TotalMilliseconds;
+
+    /// <summary>
+    /// Real milliseconds to sleep until the next tick is due on the tick clock. The system clock runs
+    /// at real pace, so the whole gap; any other clock may run faster, so at most a quarter tick, which
+    /// keeps ticks on a clock twice as fast at most a quarter tick late.
+    /// </summary>
+    private long WaitMs(long untilTick) =>
+        Math.Max(1, ReferenceEquals(_clock, TimeProvider.System) ? untilTick : Math.Min(untilTick, Math.Max(1, _tickMs / 4)));
 
     private bool HasQueuedWork() =>
         !_commands.IsEmpty || !_proposalQueue.IsEmpty || !_readQueue.IsEmpty || !_inbound.IsEmpty || _dirty.Count > 0;
@@ -342,7 +371,11 @@ public sealed class RaftHost : IDisposable
             return false;
         }
 
-        // 1-2. Persist every group's state, then one fsync for all of them.
+        // 1. The leaders' Appends and Heartbeats go out before the fsync below, so followers persist in parallel
+        // with this node (dissertation §10.2.1); a leader counts its own entries only once Advance says they are durable.
+        SendMessages(early: true);
+
+        // 2-3. Persist every group's state, then one fsync for all of them.
         bool mustSync = false;
         foreach (var (g, ready) in _readies)
         {
@@ -365,35 +398,8 @@ public sealed class RaftHost : IDisposable
             _log.Sync();
         }
 
-        // 3. Send, batched per destination node across all groups.
-        foreach (var (g, ready) in _readies)
-        {
-            foreach (var m in ready.Messages)
-            {
-                var stamped = m.Group == g.Id ? m : m with { Group = g.Id };
-                if (!_outbox.TryGetValue(m.To, out var batch))
-                {
-                    batch = [];
-                    _outbox[m.To] = batch;
-                }
-
-                batch.Add(stamped);
-                if (m.Type == MessageType.Snapshot && m.ChunkLast)
-                {
-                    _snapshotsSent.Add((g, m.To));
-                }
-            }
-        }
-
-        foreach (var (to, batch) in _outbox)
-        {
-            if (batch.Count > 0)
-            {
-                // The transport owns the list it is given; keep a fresh one for the next iteration.
-                _transport.Send(to, batch);
-                _outbox[to] = [];
-            }
-        }
+        // 4. Send what vouches for this node's disk (votes, append responses), batched per destination across groups.
+        SendMessages(early: false);
 
         // 4-5. Apply, complete proposals, serve reads.
         foreach (var (g, ready) in _readies)
@@ -441,6 +447,38 @@ public sealed class RaftHost : IDisposable
         }
 
         return true;
+    }
+
+    private void SendMessages(bool early)
+    {
+        foreach (var (g, ready) in _readies)
+        {
+            foreach (var m in early ? ready.EarlyMessages : ready.Messages)
+            {
+                var stamped = m.Group == g.Id ? m : m with { Group = g.Id };
+                if (!_outbox.TryGetValue(m.To, out var batch))
+                {
+                    batch = [];
+                    _outbox[m.To] = batch;
+                }
+
+                batch.Add(stamped);
+                if (m.Type == MessageType.Snapshot && m.ChunkLast)
+                {
+                    _snapshotsSent.Add((g, m.To));
+                }
+            }
+        }
+
+        foreach (var (to, batch) in _outbox)
+        {
+            if (batch.Count > 0)
+            {
+                // The transport owns the list it is given; keep a fresh one for the next iteration.
+                _transport.Send(to, batch);
+                _outbox[to] = [];
+            }
+        }
     }
 
     private void Apply(HostedGroup g, IReadOnlyList<Entry> committed)
@@ -572,22 +610,54 @@ public sealed class RaftHost : IDisposable
         });
     }
 
+    /// <summary>
+    /// Starts a local snapshot of a group whose log has grown. The state machine pins a consistent view here,
+    /// on the loop; serializing it (the expensive part, proportional to the whole state) runs on the thread
+    /// pool while the loop keeps committing and applying; saving it and compacting the log come back to the
+    /// loop (<see cref="InstallLocalSnapshot"/>), which owns the log and snapshot stores.
+    /// </summary>
     private void MaybeSnapshot(HostedGroup g)
     {
         long every = _options.SnapshotEveryEntries;
         // After a member is added, snapshot at once: an older snapshot does not list the new member, and
         // Raft refuses to install a snapshot of a configuration it is not part of.
-        bool memberAdded = g.MemberAdded;
-        g.MemberAdded = false;
-        if (every <= 0 || g.Applied <= g.SnapshotIndex || (g.Applied - g.SnapshotIndex < every && !memberAdded))
+        if (g.SnapshotBuild is not null || every <= 0 || g.Applied <= g.SnapshotIndex || (g.Applied - g.SnapshotIndex < every && !g.MemberAdded))
         {
             return;
         }
 
-        var data = g.StateMachine.TakeSnapshot();
-        long compactThrough = Math.Max(0, g.Applied - _options.CompactionRetainEntries);
-        g.Storage.SaveLocalSnapshot(g.Applied, g.ConfState, data, compactThrough);
-        g.SnapshotIndex = g.Applied;
+        g.MemberAdded = false;
+        long index = g.Applied;
+        var confState = g.ConfState;
+        var serialize = g.StateMachine.CaptureSnapshot();
+        var build = Task.Run(serialize);
+        g.SnapshotBuild = build;
+        _snapshotBuilds.Add(build);
+        build.ContinueWith(
+            done => Enqueue(_commands, () => InstallLocalSnapshot(g, index, confState, done)),
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private void InstallLocalSnapshot(HostedGroup g, long index, ConfState confState, Task<ReadOnlyMemory<byte>> build)
+    {
+        g.SnapshotBuild = null;
+        _snapshotBuilds.Remove(build);
+        if (!_groups.TryGetValue(g.Id, out var current) || !ReferenceEquals(current, g))
+        {
+            return;
+        }
+
+        // A failed serialization is a storage failure like any other: fail-stop (the exception leaves the loop).
+        var data = build.GetAwaiter().GetResult();
+        // A snapshot installed from the leader meanwhile may be newer; SaveLocalSnapshot then keeps it.
+        if (index > g.SnapshotIndex)
+        {
+            long compactThrough = Math.Max(0, index - _options.CompactionRetainEntries);
+            g.Storage.SaveLocalSnapshot(index, confState, data, compactThrough);
+            g.SnapshotIndex = index;
+        }
+
+        MarkDirty(g);
     }
 
     private void DrainProposals()

@@ -11,6 +11,13 @@ public sealed record RaftHostOptions
     /// <summary>Wall-clock time of one Raft tick (RaftConfig.ElectionTick and HeartbeatTick count these).</summary>
     public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>
+    /// The clock the loop thread counts ticks by (its monotonic timestamp). A faster or slower clock
+    /// shortens or stretches election timeouts and heartbeats, as a drifting machine clock would
+    /// (the clock nemesis); proposal and read timeouts stay on real time.
+    /// </summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
     /// <summary>Settings for every group's RaftNode; the host fills in Id and Applied.</summary>
     public RaftConfig? GroupConfig { get; init; }
 

@@ -21,6 +21,7 @@ public static class ClientCommands
         root.Subcommands.Add(CompactCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(MemberCommand.Create());
+        root.Subcommands.Add(WatchCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(LockCommand.Create());
         root.Subcommands.Add(ElectCommand.Create());

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
+using KvStore.Server.FaultInjection;
 using KvStore.Server.Node;
+using KvStore.Storage.IO;
 using Microsoft.Extensions.Logging;
 
 namespace KvStore.Server.Cli;
@@ -10,7 +12,7 @@ namespace KvStore.Server.Cli;
 /// With no flags: a one-node cluster named n1 in ./kvstore-data on 127.0.0.1:2379 (clients) and
 /// 127.0.0.1:2380 (peers). Flags override the `--config` JSON file, whose keys are the flag names
 /// without dashes: {"name": "n1", "data-dir": "...", "client-url": "...", "peer-url": "...",
-/// "initial-cluster": "n1=HOST:PORT,...", "initial-cluster-state": "new", "cluster-token": "...",
+/// "listen-peer-url": "...", "initial-cluster": "n1=HOST:PORT,...", "initial-cluster-state": "new", "cluster-token": "...",
 /// "snapshot-every-entries": 100000, "compaction-retain-entries": 1000}.
 /// </summary>
 public static class ServeCommand
@@ -19,6 +21,7 @@ public static class ServeCommand
     private static readonly Option<string?> DataDir = new("--data-dir") { Description = "Data directory. Default ./kvstore-data." };
     private static readonly Option<string?> ClientUrl = new("--client-url") { Description = "HOST:PORT for clients. Default 127.0.0.1:2379." };
     private static readonly Option<string?> PeerUrl = new("--peer-url") { Description = "HOST:PORT for peers. Default 127.0.0.1:2380." };
+    private static readonly Option<string?> ListenPeerUrl = new("--listen-peer-url") { Description = "HOST:PORT to bind for peers when it is not the advertised --peer-url (behind a NAT or a proxy). Default: --peer-url." };
     private static readonly Option<string?> InitialCluster = new("--initial-cluster") { Description = "name=HOST:PORT,... peer URLs of the initial members. Default: this node alone." };
     private static readonly Option<string?> InitialClusterState = new("--initial-cluster-state") { Description = "'new' (bootstrap) or 'existing' (join after `member add`). Default new." };
     private static readonly Option<string?> ClusterToken = new("--cluster-token") { Description = "Peers with another token are refused. Default kvstore." };
@@ -28,10 +31,14 @@ public static class ServeCommand
     private static readonly Option<int?> ParentPid = new("--parent-pid") { Description = "Exit when this process is gone (used by `cluster up`)." };
     private static readonly Option<string?> LogLevelOption = new("--log-level") { Description = "trace|debug|information|warning|error. Default information." };
 
+    // Test-only switches of the fault-injection harness (docs/fault-injection.md); never in a config file.
+    private static readonly Option<DirectoryInfo?> FaultInjectionDir = new("--fault-injection-dir") { Description = "TEST ONLY: let the fault-injection harness skew this node's clock through DIR/clock. Never in production." };
+    private static readonly Option<bool> FaultLoseUnsyncedWrites = new("--fault-lose-unsynced-writes") { Description = "TEST ONLY (needs --fault-injection-dir): keep unsynced writes in process memory, so a kill loses them as a power cut would." };
+
     public static Command Create()
     {
         var command = new Command("serve", "Run a KvStore node.");
-        foreach (Option option in new Option[] { Name, DataDir, ClientUrl, PeerUrl, InitialCluster, InitialClusterState, ClusterToken, SnapshotEvery, RetainEntries, Config, ParentPid, LogLevelOption })
+        foreach (Option option in new Option[] { Name, DataDir, ClientUrl, PeerUrl, ListenPeerUrl, InitialCluster, InitialClusterState, ClusterToken, SnapshotEvery, RetainEntries, Config, ParentPid, LogLevelOption, FaultInjectionDir, FaultLoseUnsyncedWrites })
         {
             command.Options.Add(option);
         }
@@ -54,6 +61,7 @@ public static class ServeCommand
                 DataDirectory = Text(DataDir, "data-dir") ?? "kvstore-data",
                 ClientUrl = Text(ClientUrl, "client-url") ?? "127.0.0.1:2379",
                 PeerUrl = Text(PeerUrl, "peer-url") ?? "127.0.0.1:2380",
+                ListenPeerUrl = Text(ListenPeerUrl, "listen-peer-url"),
                 InitialCluster = ParseInitialCluster(Text(InitialCluster, "initial-cluster")),
                 InitialClusterState = Text(InitialClusterState, "initial-cluster-state") ?? "new",
                 ClusterToken = Text(ClusterToken, "cluster-token") ?? "kvstore",
@@ -68,6 +76,10 @@ public static class ServeCommand
             }
 
             level = Enum.Parse<LogLevel>(parseResult.GetValue(LogLevelOption) ?? "information", ignoreCase: true);
+            if (parseResult.GetValue(FaultLoseUnsyncedWrites) && parseResult.GetValue(FaultInjectionDir) is null)
+            {
+                throw new ArgumentException("--fault-lose-unsynced-writes is a fault-injection switch: it needs --fault-injection-dir");
+            }
         }
         catch (Exception ex) when (ex is FormatException or JsonException or IOException or ArgumentException or InvalidOperationException)
         {
@@ -92,6 +104,7 @@ public static class ServeCommand
                 TaskScheduler.Default);
         }
 
+        await using ClockControlFile? clockControl = StartFaultInjection(parseResult, loggers, ref options);
         KvNode node;
         try
         {
@@ -123,6 +136,33 @@ public static class ServeCommand
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Under <c>--fault-injection-dir</c> only: a skewable clock driven by the directory's control file,
+    /// and with <c>--fault-lose-unsynced-writes</c> storage that keeps unsynced writes in memory.
+    /// </summary>
+    private static ClockControlFile? StartFaultInjection(ParseResult parseResult, ILoggerFactory loggers, ref KvNodeOptions options)
+    {
+        if (parseResult.GetValue(FaultInjectionDir) is not { } directory)
+        {
+            return null;
+        }
+
+        ILogger logger = loggers.CreateLogger("fault-injection");
+        directory.Create();
+        var clock = new SkewedClock();
+        options = options with { Clock = clock };
+        if (parseResult.GetValue(FaultLoseUnsyncedWrites))
+        {
+            options = options with { FileSystem = new BufferUntilSyncFileSystem(PhysicalFileSystem.Instance) };
+        }
+
+        logger.LogWarning(
+            "FAULT INJECTION ENABLED (test only): clock controlled by {Path}{Storage}",
+            Path.Combine(directory.FullName, ClockControlFile.FileName),
+            parseResult.GetValue(FaultLoseUnsyncedWrites) ? "; unsynced writes kept in memory (a kill loses them)" : "");
+        return new ClockControlFile(directory.FullName, clock, logger);
     }
 
     /// <summary>Parses `n1=HOST:PORT,n2=HOST:PORT`.</summary>

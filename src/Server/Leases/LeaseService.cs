@@ -8,7 +8,8 @@ namespace KvStore.Server.Leases;
 
 /// <summary>
 /// The leader's side of leases: deadlines in memory, renewals (KeepAlive) answered from them,
-/// expiry proposed as a revocation, and remaining TTLs checkpointed through Raft. Active only
+/// expiry proposed as batched <see cref="LeaseExpireCommand"/>s (each lease's keys go in one
+/// revision), and remaining TTLs checkpointed through Raft. Active only
 /// while this node leads the group; it never changes state except by proposing commands.
 /// </summary>
 /// <remarks>
@@ -54,6 +55,8 @@ public sealed class LeaseService : IAsyncDisposable
     private int _revocationsInFlight;
 
     private Task _checkpointing = Task.CompletedTask;
+    private Task _forgetting = Task.CompletedTask;
+    private long _nextForgetMs;
     private Task? _loop;
 
     public LeaseService(KvStateMachine machine, ILeaseProposer proposer, LeaseServiceOptions? options = null, ILogger? logger = null)
@@ -159,6 +162,7 @@ public sealed class LeaseService : IAsyncDisposable
         }
 
         await _checkpointing.ConfigureAwait(false);
+        await _forgetting.ConfigureAwait(false);
         _stopping.Dispose();
     }
 
@@ -212,10 +216,16 @@ public sealed class LeaseService : IAsyncDisposable
         {
             _checkpointing = RaiseRenewedAsync(cancellationToken);
         }
+
+        if (NowMs() >= _nextForgetMs && _forgetting.IsCompleted)
+        {
+            _nextForgetMs = NowMs() + (long)_options.ForgetInterval.TotalMilliseconds;
+            _forgetting = Task.Run(() => ForgetEndedAsync(cancellationToken), CancellationToken.None);
+        }
     }
 
     /// <summary>Waits until the current checkpoint proposals (if any) are done; for tests.</summary>
-    internal Task CheckpointsSettled => _checkpointing;
+    internal Task CheckpointsSettled => Task.WhenAll(_checkpointing, _forgetting);
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -332,47 +342,58 @@ public sealed class LeaseService : IAsyncDisposable
             _revocationsInFlight += due.Count;
         }
 
-        foreach (long id in due)
+        foreach (long[] batch in due.Chunk(_options.ExpiryBatchSize))
         {
-            _ = RevokeExpiredAsync(id, term, cancellationToken);
+            _ = ExpireAsync(batch, term, cancellationToken);
         }
     }
 
-    private async Task RevokeExpiredAsync(long id, long term, CancellationToken cancellationToken)
+    /// <summary>Proposes the expiry of a batch of leases (one command, one revision); on failure they are retried next round.</summary>
+    private async Task ExpireAsync(long[] ids, long term, CancellationToken cancellationToken)
     {
         bool retry;
         try
         {
-            object? result = await _proposer.ProposeAsync(new KvCommand { LeaseRevoke = new LeaseRevokeCommand { Id = id, Expired = true } }, cancellationToken).ConfigureAwait(false);
-            retry = result is Error { Code: not ErrorCode.LeaseNotFound };
+            var command = new LeaseExpireCommand();
+            command.Ids.AddRange(ids);
+            object? result = await _proposer.ProposeAsync(new KvCommand { LeaseExpire = command }, cancellationToken).ConfigureAwait(false);
+            retry = result is Error;
             if (result is Error error)
             {
-                _logger.LogDebug("lease service: expiring lease {Id}: {Error}", id, error.Message);
+                _logger.LogWarning("lease service: expiring {Count} leases was refused: {Error}", ids.Length, error.Message);
             }
         }
         catch (Exception ex)
         {
             retry = !cancellationToken.IsCancellationRequested;
-            _logger.LogDebug(ex, "lease service: expiring lease {Id} failed", id);
+            _logger.LogDebug(ex, "lease service: expiring {Count} leases failed", ids.Length);
         }
 
         lock (_lock)
         {
-            _revocationsInFlight--;
-            if (_term != term || _phase != Phase.Active || !_leases.TryGetValue(id, out LeaseTimer? timer))
+            _revocationsInFlight -= ids.Length;
+            if (_term != term || _phase != Phase.Active)
             {
                 return;
             }
 
-            if (retry)
+            foreach (long id in ids)
             {
-                timer.Revoking = false;
-                _deadlines.Enqueue(id, timer.Deadline);
-            }
-            else
-            {
-                // Gone already (the applied revocation's LeaseChanged normally removes it first).
-                _leases.Remove(id);
+                if (!_leases.TryGetValue(id, out LeaseTimer? timer))
+                {
+                    continue;
+                }
+
+                if (retry)
+                {
+                    timer.Revoking = false;
+                    _deadlines.Enqueue(id, timer.Deadline);
+                }
+                else
+                {
+                    // Ended already (a client's revoke overtook the expiry; the applied end normally removes it first).
+                    _leases.Remove(id);
+                }
             }
         }
     }
@@ -435,6 +456,27 @@ public sealed class LeaseService : IAsyncDisposable
         }
 
         return ProposeCheckpointsAsync(checkpoints, cancellationToken);
+    }
+
+    /// <summary>Proposes dropping the records of leases that ended more than the retention ago (the state machine re-checks with its clock).</summary>
+    private async Task ForgetEndedAsync(CancellationToken cancellationToken)
+    {
+        long cutoff = _options.Clock.GetUtcNow().ToUnixTimeMilliseconds() - (long)_options.EndedLeaseRetention.TotalMilliseconds;
+        List<long> ids = _machine.Leases.Ended().Where(l => l.Record.AtUnixMs <= cutoff).Select(l => l.Id).ToList();
+        foreach (long[] batch in ids.Chunk(_options.CheckpointBatchSize))
+        {
+            var command = new LeaseForgetCommand();
+            command.Ids.AddRange(batch);
+            try
+            {
+                await _proposer.ProposeAsync(new KvCommand { LeaseForget = command }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogDebug(ex, "lease service: dropping {Count} ended lease records failed", batch.Length);
+                return;
+            }
+        }
     }
 
     private async Task ProposeCheckpointsAsync(List<LeaseCheckpoint> checkpoints, CancellationToken cancellationToken)

@@ -23,8 +23,20 @@ public sealed record LeaseServiceOptions
     /// <summary>Checkpoints per proposed command (a command of 1,000 is about 15 KB).</summary>
     public int CheckpointBatchSize { get; init; } = 1_000;
 
-    /// <summary>Expiry revocations in flight at once.</summary>
-    public int MaxRevocationsInFlight { get; init; } = 256;
+    /// <summary>Leases whose expiry is proposed and not yet applied, at most (a mass expiry proceeds in waves).</summary>
+    public int MaxRevocationsInFlight { get; init; } = 20_000;
+
+    /// <summary>
+    /// Leases expired by one command. Each command is one revision deleting all their keys; a
+    /// batch keeps a mass expiry (100,000 leases granted together) from taking a Raft round per lease.
+    /// </summary>
+    public int ExpiryBatchSize { get; init; } = 500;
+
+    /// <summary>How often the leader looks for records of long-ended leases to drop.</summary>
+    public TimeSpan ForgetInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Records of leases ended longer ago than this are dropped; the state machine re-checks with its own clock and option (<see cref="Mvcc.KvStateMachineOptions.EndedLeaseRetention"/>).</summary>
+    public TimeSpan EndedLeaseRetention { get; init; } = TimeSpan.FromHours(1);
 
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
@@ -35,6 +47,8 @@ public sealed record LeaseServiceOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CheckpointInterval, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(CheckpointBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRevocationsInFlight, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ExpiryBatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ForgetInterval, TimeSpan.Zero);
         ArgumentNullException.ThrowIfNull(Clock);
     }
 }

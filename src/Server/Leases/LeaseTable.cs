@@ -69,16 +69,17 @@ public sealed class LeaseTable
     }
 
     /// <summary>Every live lease with its record, in id order.</summary>
-    public IEnumerable<(long Id, LeaseRecord Record)> Live()
+    public IEnumerable<(long Id, LeaseRecord Record)> Live() => All().Where(l => l.Record.IsLive);
+
+    /// <summary>Every ended lease whose record is still kept, in id order.</summary>
+    public IEnumerable<(long Id, LeaseRecord Record)> Ended() => All().Where(l => !l.Record.IsLive);
+
+    private IEnumerable<(long Id, LeaseRecord Record)> All()
     {
         foreach ((byte[] key, byte[] value) in _store.RawRange([MvccKeys.LeaseTag], [MvccKeys.LeaseTag + 1]))
         {
             long id = MvccKeys.LeaseOfKey(key);
-            LeaseRecord record = LeaseRecord.Decode(value, id);
-            if (record.IsLive)
-            {
-                yield return (id, record);
-            }
+            yield return (id, LeaseRecord.Decode(value, id));
         }
     }
 }

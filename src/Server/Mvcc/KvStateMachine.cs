@@ -36,6 +36,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
     private readonly bool _ownsStore;
     private readonly SessionTable _sessions;
     private readonly long _minLeaseTtlSeconds;
+    private readonly long _endedLeaseRetentionMs;
 
     public KvStateMachine(MvccStore store, KvStateMachineOptions? options = null, bool ownsStore = false)
     {
@@ -46,6 +47,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         _ownsStore = ownsStore;
         _sessions = new SessionTable(store, options);
         _minLeaseTtlSeconds = (long)Math.Ceiling(options.MinLeaseTtl.TotalSeconds);
+        _endedLeaseRetentionMs = (long)options.EndedLeaseRetention.TotalMilliseconds;
         Leases = new LeaseTable(store);
     }
 
@@ -85,11 +87,18 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
     /// handler must be quick and must not throw: it runs inside Apply.
     /// </summary>
     public event Action<LeaseChange>? LeaseChanged;
+    /// <summary>
+    /// Called on the applying thread after a batch of entries that advanced the revision, and after
+    /// a snapshot restore: the watch hub's wake-up (issue 5). It must return at once and not throw —
+    /// the apply loop is the hot path and waits for no watcher.
+    /// </summary>
+    public Action? RevisionAdvanced { get; set; }
 
     public IReadOnlyList<object?> Apply(IReadOnlyList<Entry> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
         var results = new List<object?>(entries.Count);
+        long revisionBefore = _store.State.Revision;
         foreach (Entry entry in entries)
         {
             long applied = AppliedIndex;
@@ -123,6 +132,11 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
             results.Add(ApplyEntry(entry));
         }
 
+        if (_store.State.Revision != revisionBefore)
+        {
+            RevisionAdvanced?.Invoke();
+        }
+
         return results;
     }
 
@@ -133,7 +147,21 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         return Apply([Entry.Normal(AppliedIndex + 1, 0, command.ToByteArray())])[0]!;
     }
 
-    public ReadOnlyMemory<byte> TakeSnapshot() => MvccSnapshotFormat.Write(AppliedIndex, _store.ExportEntries());
+    public ReadOnlyMemory<byte> TakeSnapshot() => CaptureSnapshot()();
+
+    /// <summary>Pins the store's contents now (an LSM snapshot, which includes the applied index); the returned function serializes them on any thread.</summary>
+    public Func<ReadOnlyMemory<byte>> CaptureSnapshot()
+    {
+        long applied = AppliedIndex;
+        LsmSnapshot pinned = _store.PinContents();
+        return () =>
+        {
+            using (pinned)
+            {
+                return MvccSnapshotFormat.Write(applied, _store.ExportEntries(pinned));
+            }
+        };
+    }
 
     /// <summary>
     /// Replaces the whole state with the snapshot's. The snapshot is checked completely first:
@@ -152,6 +180,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         _store.ReplaceContents(entries, appliedIndex);
         _sessions.Reload();
         LockActivity.Restored();
+        RevisionAdvanced?.Invoke();
     }
 
     public MvccStatus GetStatus() => _store.GetStatus();
@@ -247,6 +276,8 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
                 KvCommand.OpOneofCase.LeaseGrant => new KvCommandResult { LeaseGrant = write.GrantLease(command.LeaseGrant, now, _minLeaseTtlSeconds) },
                 KvCommand.OpOneofCase.LeaseRevoke => new KvCommandResult { LeaseRevoke = write.RevokeLease(command.LeaseRevoke, now) },
                 KvCommand.OpOneofCase.LeaseCheckpoint => new KvCommandResult { LeaseCheckpoint = write.CheckpointLeases(command.LeaseCheckpoint, now) },
+                KvCommand.OpOneofCase.LeaseExpire => new KvCommandResult { LeaseExpire = write.ExpireLeases(command.LeaseExpire, now) },
+                KvCommand.OpOneofCase.LeaseForget => new KvCommandResult { LeaseForget = write.ForgetLeases(command.LeaseForget, now, _endedLeaseRetentionMs) },
                 _ => throw new MvccException(ErrorCode.InvalidArgument, "command has no operation"),
             };
             if (command.OpCase == KvCommand.OpOneofCase.LeaseRevoke && command.LeaseRevoke.Expired)
@@ -277,6 +308,8 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
         KvCommandResult.ResultOneofCase.LeaseGrant => result.LeaseGrant,
         KvCommandResult.ResultOneofCase.LeaseRevoke => result.LeaseRevoke,
         KvCommandResult.ResultOneofCase.LeaseCheckpoint => result.LeaseCheckpoint,
+        KvCommandResult.ResultOneofCase.LeaseExpire => result.LeaseExpire,
+        KvCommandResult.ResultOneofCase.LeaseForget => result.LeaseForget,
         KvCommandResult.ResultOneofCase.Error => result.Error,
         _ => new Error { Code = ErrorCode.Internal, Message = "a stored session result is empty" },
     };

@@ -23,8 +23,16 @@ public sealed record KvStateMachineOptions
     /// </summary>
     public TimeSpan MinLeaseTtl { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// How long the record of an ended lease (how and when it ended, read by the lock service's
+    /// lock-delay) is kept before the leader's lease service may drop it. An hour outlasts any
+    /// lock-delay by far; the records of a busy cluster's ended leases do not pile up forever.
+    /// </summary>
+    public TimeSpan EndedLeaseRetention { get; init; } = TimeSpan.FromHours(1);
+
     internal void Validate()
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(EndedLeaseRetention, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(MinLeaseTtl, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SessionTtl, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(ExpiredSessionRetention, TimeSpan.Zero);

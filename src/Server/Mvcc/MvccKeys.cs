@@ -40,8 +40,9 @@ namespace KvStore.Server.Mvcc;
 /// its head.
 ///
 /// A lease's attachments are adjacent ('a' | id), so revoking it reads exactly its keys. A lease
-/// record outlives its lease (state revoked or expired) so that the lock service can tell an
-/// expiry from a client's revoke and when it happened (Chubby's lock-delay).
+/// record outlives its lease (state revoked or expired, for KvStateMachineOptions.EndedLeaseRetention)
+/// so that the lock service can tell an expiry from a client's revoke and when it happened
+/// (Chubby's lock-delay).
 /// </remarks>
 public static class MvccKeys
 {

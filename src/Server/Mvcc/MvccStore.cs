@@ -228,7 +228,19 @@ public sealed class MvccStore : IDisposable
     public IEnumerable<(byte[] Key, byte[] Value)> ExportEntries()
     {
         using LsmSnapshot snapshot = _db.GetSnapshot();
-        using LsmIterator iterator = _db.NewIterator(new ReadOptions { Snapshot = snapshot });
+        foreach (var entry in ExportEntries(snapshot))
+        {
+            yield return entry;
+        }
+    }
+
+    /// <summary>Pins the current contents for <see cref="ExportEntries(LsmSnapshot)"/>, which may then run on another thread while writes go on.</summary>
+    public LsmSnapshot PinContents() => _db.GetSnapshot();
+
+    /// <summary>Every stored key and value as of <paramref name="pinned"/> (from <see cref="PinContents"/>; the caller disposes it).</summary>
+    public IEnumerable<(byte[] Key, byte[] Value)> ExportEntries(LsmSnapshot pinned)
+    {
+        using LsmIterator iterator = _db.NewIterator(new ReadOptions { Snapshot = pinned });
         for (iterator.SeekToFirst(); iterator.Valid; iterator.Next())
         {
             yield return (iterator.Key.ToArray(), iterator.Value.ToArray());

@@ -51,8 +51,9 @@ public sealed partial class MvccWrite
 
         if (id == 0)
         {
-            // Ids the store chooses count up and skip every id that has a record (live or ended),
-            // so an ended lease's record — which the lock service reads — is never overwritten by them.
+            // Ids the store chooses only grow (the last one is stored) and skip every id that has a
+            // record (one a client chose), so an ended lease's record — which the lock service
+            // reads — is never overwritten by them, and an id the store chose is never chosen again.
             id = Store.TryGetRaw(MvccKeys.LastLeaseIdKey, out byte[] last) ? MvccKeys.ReadInt64Value(last) : 0;
             do
             {
@@ -74,25 +75,66 @@ public sealed partial class MvccWrite
         ArgumentNullException.ThrowIfNull(command);
         StartCommand();
         LeaseRecord record = RequireLiveLease(command.Id, command.Expired ? "lease expiry" : "lease revoke");
-        byte[] prefix = MvccKeys.LeaseAttachmentPrefix(command.Id);
+        EndLease(command.Id, record, command.Expired, nowUnixMs);
+        return new LeaseRevokeResponse { Header = Header() };
+    }
+
+    /// <summary>Expires every still-live lease of the command, all keys in this command's one revision; others are skipped.</summary>
+    public LeaseExpireResult ExpireLeases(LeaseExpireCommand command, long nowUnixMs)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        StartCommand();
+        int expired = 0;
+        foreach (long id in command.Ids.Distinct())
+        {
+            if (FindLease(id) is { IsLive: true } record)
+            {
+                EndLease(id, record, expired: true, nowUnixMs);
+                expired++;
+            }
+        }
+
+        return new LeaseExpireResult { Header = Header(), Expired = expired };
+    }
+
+    /// <summary>Deletes the records of leases that ended at least <paramref name="retentionMs"/> before <paramref name="nowUnixMs"/>; others are skipped.</summary>
+    public LeaseForgetResult ForgetLeases(LeaseForgetCommand command, long nowUnixMs, long retentionMs)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        StartCommand();
+        int forgotten = 0;
+        foreach (long id in command.Ids.Distinct())
+        {
+            if (FindLease(id) is { IsLive: false } record && nowUnixMs - record.AtUnixMs >= retentionMs)
+            {
+                Batch.Delete(MvccKeys.LeaseKey(id));
+                forgotten++;
+            }
+        }
+
+        return new LeaseForgetResult { Header = Header(), Forgotten = forgotten };
+    }
+
+    private void EndLease(long id, LeaseRecord record, bool expired, long nowUnixMs)
+    {
+        byte[] prefix = MvccKeys.LeaseAttachmentPrefix(id);
         foreach ((byte[] attachment, _) in Store.RawRange(prefix, MvccKeys.PrefixEnd(prefix)!))
         {
             byte[] key = MvccKeys.AttachedUserKey(attachment);
             Batch.Delete(attachment);
             KeyValue? kv = Latest(key, withValue: false);
-            if (kv == null || kv.Lease != command.Id)
+            if (kv == null || kv.Lease != id)
             {
-                throw new InvalidOperationException($"lease {command.Id} lists key {Describe(key)} as attached, but its newest version carries lease {kv?.Lease.ToString() ?? "none (deleted)"}");
+                throw new InvalidOperationException($"lease {id} lists key {Describe(key)} as attached, but its newest version carries lease {kv?.Lease.ToString() ?? "none (deleted)"}");
             }
 
             Record(key, VersionRecord.Tombstone(_sub), null, eventType: 1);
             _keyCountDelta--;
         }
 
-        var ended = record with { State = command.Expired ? LeaseState.Expired : LeaseState.Revoked, RemainingMs = 0, AtUnixMs = nowUnixMs };
-        Batch.Put(MvccKeys.LeaseKey(command.Id), ended.Encode());
-        (_leaseChanges ??= []).Add(new LeaseChange(command.Id, LeaseChangeKind.Ended, record.GrantedTtlSeconds, 0, command.Expired));
-        return new LeaseRevokeResponse { Header = Header() };
+        var ended = record with { State = expired ? LeaseState.Expired : LeaseState.Revoked, RemainingMs = 0, AtUnixMs = nowUnixMs };
+        Batch.Put(MvccKeys.LeaseKey(id), ended.Encode());
+        (_leaseChanges ??= []).Add(new LeaseChange(id, LeaseChangeKind.Ended, record.GrantedTtlSeconds, 0, expired));
     }
 
     /// <summary>Records the remaining TTL of live leases (clamped to [0, granted TTL]); ended or unknown leases are skipped.</summary>

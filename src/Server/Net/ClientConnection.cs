@@ -95,6 +95,36 @@ public sealed class ClientConnection
         }
     }
 
+    /// <summary>
+    /// Queues a push frame only if a slot is free right now; false when the push queue is full or
+    /// the connection is closed. Never waits: for callers that must not block (the watch hub's
+    /// live fan-out detaches a watcher that cannot keep up instead of stalling every other one).
+    /// </summary>
+    /// <exception cref="KvStoreLimitExceededException">The message is larger than the frame limit.</exception>
+    public bool TrySendPush(FrameType type, IMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        int size = message.CalculateSize();
+        if (size > _limits.MaxFrameBytes)
+        {
+            throw (KvStoreLimitExceededException)KvStoreProtocolException.FromError(Error.LimitExceeded(
+                ErrorCode.FrameTooLarge, $"push frame {type}", ProtocolLimits.MaxFrameBytesName, _limits.MaxFrameBytes, size, "bytes"));
+        }
+
+        if (!_pushSlots.Wait(0))
+        {
+            return false;
+        }
+
+        if (_aborted.IsCancellationRequested || !_outbox.TryEnqueue(new OutboundFrame(type, 0, message, _releasePushSlot)))
+        {
+            _pushSlots.Release();
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>Cuts the connection now: in-flight requests are abandoned, queued frames dropped.</summary>
     internal void Abort()
     {

@@ -2,11 +2,12 @@ using System.Net;
 using System.Net.Sockets;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
-using KvStore.Server.Locks;
 using KvStore.Server.Leases;
+using KvStore.Server.Locks;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Peers;
+using KvStore.Server.Watch;
 using KvStore.Storage.IO;
 using KvStore.Storage.Log;
 using Microsoft.Extensions.Logging;
@@ -41,6 +42,7 @@ public sealed class KvNode : IAsyncDisposable
     private readonly KvStateMachine _kv;
     private readonly TcpPeerTransport _transport;
     private readonly RaftHost _host;
+    private readonly WatchHub _watchHub;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<ulong> _peerIds = [];
@@ -49,8 +51,10 @@ public sealed class KvNode : IAsyncDisposable
     private Task? _publisher;
     private int _disposed;
 
-    private KvNode(KvNodeOptions options, ILoggerFactory loggers, SegmentedLogStore log, KvStateMachine kv, MemberDirectory members, TcpPeerTransport transport, RaftHost host)
+    private KvNode(KvNodeOptions options, ILoggerFactory loggers, SegmentedLogStore log, KvStateMachine kv, MemberDirectory members, TcpPeerTransport transport, RaftHost host, WatchHub watchHub)
     {
+        _watchHub = watchHub;
+        Watches = new WatchService(watchHub);
         _options = options;
         _logger = loggers.CreateLogger("node");
         _log = log;
@@ -81,11 +85,12 @@ public sealed class KvNode : IAsyncDisposable
 
     public KvStateMachine StateMachine => _kv;
 
-    /// <summary>The lock service (grants on the leader; waiters and election observers on every node).</summary>
-    public LockService Locks => _locks ?? throw new InvalidOperationException("the node has not been started");
-
     /// <summary>The leader-side lease service (deadlines, renewals, expiry); idle on followers.</summary>
     public LeaseService Leases { get; }
+    /// <summary>The lock service (grants on the leader; waiters and election observers on every node).</summary>
+    public LockService Locks => _locks ?? throw new InvalidOperationException("the node has not been started");
+    /// <summary>This node's watches, fed by its state machine after each applied batch.</summary>
+    public WatchService Watches { get; }
 
     public IPEndPoint ClientEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the node has not been started");
 
@@ -131,21 +136,27 @@ public sealed class KvNode : IAsyncDisposable
         bool joining = string.Equals(options.InitialClusterState, "existing", StringComparison.OrdinalIgnoreCase);
         ulong[] voters = initial.Keys.Where(name => !joining || name != options.Name).Select(MemberIds.ForName).ToArray();
 
-        var fs = PhysicalFileSystem.Instance;
+        IFileSystem fs = options.FileSystem;
         SegmentedLogStore log = SegmentedLogStore.Open(fs, Path.Combine(dir, "raft"));
         KvStateMachine? kv = null;
         TcpPeerTransport? transport = null;
         RaftHost? host = null;
+        WatchHub? watchHub = null;
         try
         {
             kv = KvStateMachine.Open(Path.Combine(dir, "data"), fs, new KvStateMachineOptions { MinLeaseTtl = options.MinLeaseTtl });
+            watchHub = new WatchHub(
+                kv.Store,
+                new WatchHubOptions { Clock = options.Clock, ClusterId = MemberIds.ForCluster(options.ClusterToken), MemberId = id, GroupId = DefaultGroup },
+                loggers.CreateLogger("watch"));
+            kv.RevisionAdvanced = watchHub.NotifyApplied;
             var snapshots = new FileSnapshotStore(fs, Path.Combine(dir, "snapshots"));
             transport = new TcpPeerTransport(
                 new PeerTransportOptions
                 {
                     NodeId = id,
                     ClusterId = MemberIds.ForCluster(options.ClusterToken),
-                    ListenEndPoint = await ResolveAsync(options.PeerUrl, cancellationToken).ConfigureAwait(false),
+                    ListenEndPoint = await ResolveAsync(options.ListenPeerUrl ?? options.PeerUrl, cancellationToken).ConfigureAwait(false),
                     ClientUrl = options.ClientUrl,
                 },
                 loggers.CreateLogger("peers"));
@@ -155,6 +166,7 @@ public sealed class KvNode : IAsyncDisposable
                 {
                     NodeId = id,
                     TickInterval = options.TickInterval,
+                    Clock = options.Clock,
                     GroupConfig = new RaftConfig
                     {
                         Id = id,
@@ -168,7 +180,7 @@ public sealed class KvNode : IAsyncDisposable
                 log,
                 snapshots,
                 transport);
-            var node = new KvNode(options, loggers, log, kv, members, transport, host);
+            var node = new KvNode(options, loggers, log, kv, members, transport, host, watchHub);
             members.Changed += node.ConnectPeers;
             node.ConnectPeers(members.Members);
             host.Start();
@@ -197,6 +209,11 @@ public sealed class KvNode : IAsyncDisposable
         {
             host?.Dispose();
             transport?.Dispose();
+            if (watchHub is not null)
+            {
+                await watchHub.DisposeAsync().ConfigureAwait(false);
+            }
+
             kv?.Dispose();
             log.Dispose();
             throw;
@@ -242,15 +259,15 @@ public sealed class KvNode : IAsyncDisposable
             await _publisher.ConfigureAwait(false);
         }
 
+        await Leases.DisposeAsync().ConfigureAwait(false);
         if (_locks is not null)
         {
             await _locks.DisposeAsync().ConfigureAwait(false);
         }
 
-        await Leases.DisposeAsync().ConfigureAwait(false);
-
         _host.Dispose();
         _transport.Dispose();
+        await _watchHub.DisposeAsync().ConfigureAwait(false);
         _kv.Dispose();
         _log.Dispose();
         _stopping.Dispose();

@@ -1,3 +1,5 @@
+using KvStore.Storage.IO;
+
 namespace KvStore.Server.Node;
 
 /// <summary>How a <see cref="KvNode"/> is started: its identity, addresses, data directory and tuning.</summary>
@@ -11,8 +13,16 @@ public sealed record KvNodeOptions
     /// <summary>HOST:PORT the client listener binds.</summary>
     public string ClientUrl { get; init; } = "127.0.0.1:2379";
 
-    /// <summary>HOST:PORT the peer transport binds.</summary>
+    /// <summary>HOST:PORT other members dial to reach this node (its entry in the member directory);
+    /// the peer transport binds it too unless <see cref="ListenPeerUrl"/> says otherwise.</summary>
     public string PeerUrl { get; init; } = "127.0.0.1:2380";
+
+    /// <summary>
+    /// HOST:PORT the peer transport binds when it differs from the advertised <see cref="PeerUrl"/>:
+    /// behind a NAT, a load balancer or a proxy (the fault-injection harness puts a proxy in front of
+    /// every node). Null: bind <see cref="PeerUrl"/>.
+    /// </summary>
+    public string? ListenPeerUrl { get; init; }
 
     /// <summary>name -> peer URL of every initial member (this node included). Empty: a one-node cluster of this node.</summary>
     public IReadOnlyDictionary<string, string> InitialCluster { get; init; } = new Dictionary<string, string>();
@@ -64,6 +74,11 @@ public sealed record KvNodeOptions
     /// Every member must use the same Raft timing: this shapes the replicated state.
     /// </summary>
     public TimeSpan MinLeaseTtl => TimeSpan.FromSeconds(Math.Ceiling(3 * ElectionTimeout.TotalSeconds));
+    /// <summary>
+    /// Where the Raft log, the MVCC store and the snapshots live. Production uses the real disk; the
+    /// fault-injection harness (lost-writes nemesis) passes one that keeps unsynced writes in memory.
+    /// </summary>
+    public IFileSystem FileSystem { get; init; } = PhysicalFileSystem.Instance;
 
     /// <summary>The initial cluster with this node added when it was not listed.</summary>
     public IReadOnlyDictionary<string, string> EffectiveInitialCluster()

@@ -4,8 +4,8 @@ using KvStore.Client.Protocol;
 using KvStore.Client.Protocol.Messages;
 using KvStore.Raft.Core;
 using KvStore.Raft.Host;
-using KvStore.Server.Locks;
 using KvStore.Server.Leases;
+using KvStore.Server.Locks;
 using KvStore.Server.Mvcc;
 using KvStore.Server.Net;
 using KvStore.Server.Protos;
@@ -34,17 +34,17 @@ namespace KvStore.Server.Node;
 public sealed class KvRequestHandler : IRequestHandler
 {
     private readonly KvNode _node;
+    private readonly LeaseRequests _leases;
     private readonly LockRequestHandler _locks;
     private readonly ElectionRequestHandler _elections;
-    private readonly LeaseRequests _leases;
 
     public KvRequestHandler(KvNode node)
     {
         _node = node;
+        _leases = new LeaseRequests(node);
         var lockProposer = new LockProposer(node);
         _locks = new LockRequestHandler(lockProposer, node.Locks);
         _elections = new ElectionRequestHandler(lockProposer, node.Locks, _locks);
-        _leases = new LeaseRequests(node);
     }
 
     private ulong Group => KvNode.DefaultGroup;
@@ -61,6 +61,13 @@ public sealed class KvRequestHandler : IRequestHandler
         FrameType.MemberAddRequest => new(MemberAddAsync((MemberAddRequest)request, cancellationToken)),
         FrameType.MemberRemoveRequest => new(MemberRemoveAsync((MemberRemoveRequest)request, cancellationToken)),
         FrameType.MemberPromoteRequest => new(MemberPromoteAsync((MemberPromoteRequest)request, cancellationToken)),
+
+        // Leases (src/Server/Leases/).
+        FrameType.LeaseGrantRequest => new(ProposeAsync(new KvCommand { LeaseGrant = (LeaseGrantRequest)request }, ((LeaseGrantRequest)request).Session, cancellationToken)),
+        FrameType.LeaseRevokeRequest => new(ProposeAsync(new KvCommand { LeaseRevoke = new LeaseRevokeCommand { Id = ((LeaseRevokeRequest)request).Id } }, ((LeaseRevokeRequest)request).Session, cancellationToken)),
+        FrameType.LeaseKeepAliveRequest => new(Stamped(_leases.KeepAlive((LeaseKeepAliveRequest)request))),
+        FrameType.LeaseTimeToLiveRequest => new(Stamped(_leases.TimeToLive((LeaseTimeToLiveRequest)request))),
+        FrameType.LeaseLeasesRequest => new(LeaseListAsync(cancellationToken)),
         FrameType.LockRequest => new(_locks.LockAsync((LockRequest)request, cancellationToken)),
         FrameType.UnlockRequest => new(_locks.UnlockAsync((UnlockRequest)request, cancellationToken)),
         FrameType.ValidateFencingTokenRequest => new(_locks.ValidateFencingTokenAsync((ValidateFencingTokenRequest)request, cancellationToken)),
@@ -70,13 +77,10 @@ public sealed class KvRequestHandler : IRequestHandler
         FrameType.ResignRequest => new(_elections.ResignAsync((ResignRequest)request, cancellationToken)),
         FrameType.ObserveRequest => new(_elections.Observe((ObserveRequest)request, context)),
         FrameType.ObserveCancelRequest => new(_elections.ObserveCancel((ObserveCancelRequest)request, context)),
-
-        // Leases (src/Server/Leases/).
-        FrameType.LeaseGrantRequest => new(ProposeAsync(new KvCommand { LeaseGrant = (LeaseGrantRequest)request }, ((LeaseGrantRequest)request).Session, cancellationToken)),
-        FrameType.LeaseRevokeRequest => new(ProposeAsync(new KvCommand { LeaseRevoke = new LeaseRevokeCommand { Id = ((LeaseRevokeRequest)request).Id } }, ((LeaseRevokeRequest)request).Session, cancellationToken)),
-        FrameType.LeaseKeepAliveRequest => new(Stamped(_leases.KeepAlive((LeaseKeepAliveRequest)request))),
-        FrameType.LeaseTimeToLiveRequest => new(Stamped(_leases.TimeToLive((LeaseTimeToLiveRequest)request))),
-        FrameType.LeaseLeasesRequest => new(LeaseListAsync(cancellationToken)),
+        // Watches (issue 5): served here from this node's applied state, see WatchHub.
+        FrameType.WatchCreateRequest => new(StampAny(_node.Watches.Create((WatchCreateRequest)request, context))),
+        FrameType.WatchCancelRequest => new(StampAny(_node.Watches.Cancel((WatchCancelRequest)request, context))),
+        FrameType.WatchProgressRequest => new(StampAny(_node.Watches.RequestProgress(context))),
         _ => throw new KvStoreProtocolException(ErrorCode.UnknownType, $"request type {(byte)type} is not served by this node"),
     };
 
@@ -88,7 +92,7 @@ public sealed class KvRequestHandler : IRequestHandler
             command.Sequence = session.Sequence;
         }
 
-        command.IssuedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        command.IssuedAtUnixMs = _node.Options.Clock.GetUtcNow().ToUnixTimeMilliseconds();
         object? result = await Raft(() => _node.Host.ProposeAsync(Group, command.ToByteArray(), cancellationToken)).ConfigureAwait(false);
         return result switch
         {
@@ -289,6 +293,14 @@ public sealed class KvRequestHandler : IRequestHandler
 
         return member;
     }
+
+    private IMessage StampAny(IMessage response) => response switch
+    {
+        WatchCreateResponse m => Stamp(m, m.Header ??= new ResponseHeader()),
+        WatchCancelResponse m => Stamp(m, m.Header ??= new ResponseHeader()),
+        WatchProgressResponse m => Stamp(m, m.Header ??= new ResponseHeader()),
+        _ => response,
+    };
 
     private T Stamp<T>(T response, ResponseHeader header)
         where T : IMessage

@@ -60,10 +60,18 @@ public sealed class MembershipStateMachine : IStateMachine
         return _inner.Apply(rewritten ?? entries);
     }
 
-    public ReadOnlyMemory<byte> TakeSnapshot()
+    public ReadOnlyMemory<byte> TakeSnapshot() => CaptureSnapshot()();
+
+    /// <summary>The member list is encoded now (it is small); the inner state machine's capture decides what runs later.</summary>
+    public Func<ReadOnlyMemory<byte>> CaptureSnapshot()
     {
         byte[] members = _members.Encode();
-        ReadOnlyMemory<byte> inner = _inner.TakeSnapshot();
+        Func<ReadOnlyMemory<byte>> serializeInner = _inner.CaptureSnapshot();
+        return () => Frame(members, serializeInner());
+    }
+
+    private static byte[] Frame(byte[] members, ReadOnlyMemory<byte> inner)
+    {
         var bytes = new byte[8 + members.Length + inner.Length];
         BinaryPrimitives.WriteUInt32LittleEndian(bytes, SnapshotMagic);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), (uint)members.Length);

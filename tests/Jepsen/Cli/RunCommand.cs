@@ -22,24 +22,28 @@ public static class RunCommand
         ["lease"] = "leases do not exist in the server yet (issue 5)",
     };
 
-    private static readonly string[] BuiltNemeses = ["partition", "kill", "pause", "member"];
+    private static readonly string[] BuiltNemeses = ["partition", "kill", "pause", "member", "clock", "lost-writes"];
 
-    private static readonly IReadOnlyDictionary<string, string> MissingNemeses = new Dictionary<string, string>
-    {
-        ["clock"] = "needs a fault-injection clock switch in the server",
-        ["lost-writes"] = "needs the server on a file system that loses unsynced data on a crash",
-    };
+    private static readonly IReadOnlyDictionary<string, string> MissingNemeses = new Dictionary<string, string>();
 
     public static Command Create()
     {
         var workload = new Option<string>("--workload") { Description = "register, set, or all (lock, watch, lease: not built yet). Comma lists allowed.", DefaultValueFactory = _ => "all" };
-        var nemesis = new Option<string>("--nemesis") { Description = "none, partition, kill, pause, member, or all (clock, lost-writes: not built yet). Comma lists allowed.", DefaultValueFactory = _ => "none" };
+        var nemesis = new Option<string>("--nemesis") { Description = "none, partition, kill, pause, member, clock, lost-writes, or all. Comma lists allowed.", DefaultValueFactory = _ => "none" };
         var nodes = new Option<int>("--nodes") { Description = "Cluster size: 3 or 5.", DefaultValueFactory = _ => 3 };
         nodes.AcceptOnlyFromAmong("3", "5");
         var time = new Option<double>("--time") { Description = "Seconds of workload under faults (default 60).", DefaultValueFactory = _ => 60 };
         var seed = new Option<int?>("--seed") { Description = "Random seed of the schedule and the operations (default: random, printed)." };
         var output = new Option<string?>("--out") { Description = "Directory for the results (default jepsen-runs/<UTC time>)." };
         var interval = new Option<double>("--interval") { Description = "Seconds between faults and of each fault (default 5).", DefaultValueFactory = _ => 5 };
+        var snapshotEvery = new Option<long>("--snapshot-every") { Description = "Nodes snapshot and compact their log every N entries (default 2000), so restarted nodes install snapshots.", DefaultValueFactory = _ => 2_000 };
+        snapshotEvery.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<long>() < 10)
+            {
+                result.AddError("--snapshot-every must be at least 10 entries");
+            }
+        });
         var checkLimit = new Option<double>("--check-time-limit") { Description = "Seconds the linearizability search may take (default 60).", DefaultValueFactory = _ => 60 };
         foreach (Option<double> positive in new[] { time, interval, checkLimit })
         {
@@ -55,7 +59,7 @@ public static class RunCommand
 
         var command = new Command("run", "Run workloads against a real cluster under faults and check the histories (exit 0 valid, 1 invalid, 2 unknown or error).")
         {
-            workload, nemesis, nodes, time, seed, output, interval, checkLimit,
+            workload, nemesis, nodes, time, seed, output, interval, checkLimit, snapshotEvery,
         };
         command.SetAction((parse, token) => RunAsync(
             parse.GetRequiredValue(workload),
@@ -66,6 +70,7 @@ public static class RunCommand
             parse.GetValue(output),
             parse.GetValue(interval),
             parse.GetValue(checkLimit),
+            parse.GetValue(snapshotEvery),
             parse.InvocationConfiguration.Output,
             parse.InvocationConfiguration.Error,
             token));
@@ -86,6 +91,8 @@ public static class RunCommand
             "kill" => new KillNemesis(),
             "pause" => new PauseNemesis(),
             "member" => new MemberNemesis(),
+            "clock" => new ClockNemesis(),
+            "lost-writes" => new LostWritesNemesis(),
             _ => throw new ArgumentException($"unknown nemesis {name}"),
         }).ToList();
         return nemeses.Count switch
@@ -138,7 +145,7 @@ public static class RunCommand
         return names.Distinct().ToList();
     }
 
-    private static async Task<int> RunAsync(string workloadText, string nemesisText, int nodes, double time, int? seed, string? output, double interval, double checkLimit, TextWriter console, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string workloadText, string nemesisText, int nodes, double time, int? seed, string? output, double interval, double checkLimit, long snapshotEvery, TextWriter console, TextWriter error, CancellationToken cancellationToken)
     {
         RunOptions options;
         INemesis? nemesis;
@@ -155,6 +162,7 @@ public static class RunCommand
                 OutDirectory = output ?? Path.Combine("jepsen-runs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture)),
                 FaultInterval = TimeSpan.FromSeconds(interval),
                 CheckTimeLimit = TimeSpan.FromSeconds(checkLimit),
+                SnapshotEveryEntries = snapshotEvery,
             };
             nemesis = CreateNemesis(nemeses);
         }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using KvStore.Jepsen.Faults;
 using KvStore.Server.Cli;
+using KvStore.Server.FaultInjection;
 
 namespace KvStore.Jepsen.Cluster;
 
@@ -13,25 +14,25 @@ namespace KvStore.Jepsen.Cluster;
 /// one dies (<c>--parent-pid</c>), so even a Ctrl-C or a crash of the harness leaves nothing running.
 /// </summary>
 /// <remarks>
-/// Each node's <c>--initial-cluster</c> names itself at its real peer port and every other node
-/// at that node's proxy, so every peer connection passes through a proxy. Two settings keep it so:
-/// the member directory only ever replicates client URLs (a node's view of peer URLs stays its
-/// own), and snapshots, which do carry the sender's directory, are pushed out of reach of a run
-/// (<see cref="SnapshotEveryEntries"/>).
+/// Every node listens for peers on its real port (<c>--listen-peer-url</c>) and advertises its proxy
+/// (<c>--peer-url</c>), and every node's <c>--initial-cluster</c> names every node at its proxy. So all
+/// member directories agree, snapshots (which carry the sender's directory) name proxies too, and
+/// every peer connection passes through a proxy, also after a snapshot is installed.
+/// Every node is started with <c>--fault-injection-dir</c> (its clock can be skewed through
+/// <see cref="SetClock"/>), and with <c>--fault-lose-unsynced-writes</c> when
+/// <see cref="ClusterSettings.LoseUnsyncedWrites"/> says so.
 /// </remarks>
 public sealed class ClusterUnderTest : IAsyncDisposable
 {
-    /// <summary>A snapshot carries its sender's member directory, in which the sender's own peer
-    /// URL is its real port, not its proxy; a follower installing it would bypass the proxy.</summary>
-    private const long SnapshotEveryEntries = 100_000_000;
-
     private readonly KvStoreExecutable _executable;
     private readonly List<NodeUnderTest> _nodes = [];
     private readonly TextWriter _log;
+    private readonly ClusterSettings _settings;
 
-    private ClusterUnderTest(string root, int seed, TextWriter log)
+    private ClusterUnderTest(string root, int seed, ClusterSettings settings, TextWriter log)
     {
         Root = root;
+        _settings = settings;
         Faults = new LinkFaultTable(seed);
         _log = log;
         string dll = Path.Combine(AppContext.BaseDirectory, "kvstore.dll");
@@ -47,14 +48,16 @@ public sealed class ClusterUnderTest : IAsyncDisposable
 
     public LinkFaultTable Faults { get; }
 
+    public ClusterSettings Settings => _settings;
+
     public IReadOnlyList<NodeUnderTest> Nodes => _nodes;
 
     public IReadOnlyList<string> ClientUrls => _nodes.Select(n => n.ClientUrl).ToArray();
 
     /// <summary>Starts <paramref name="count"/> nodes under <paramref name="outDirectory"/>/nodes and waits for a leader.</summary>
-    public static async Task<ClusterUnderTest> StartAsync(int count, string outDirectory, int seed, TextWriter log, CancellationToken cancellationToken)
+    public static async Task<ClusterUnderTest> StartAsync(int count, string outDirectory, int seed, ClusterSettings settings, TextWriter log, CancellationToken cancellationToken)
     {
-        var cluster = new ClusterUnderTest(Path.Combine(Path.GetFullPath(outDirectory), "nodes"), seed, log);
+        var cluster = new ClusterUnderTest(Path.Combine(Path.GetFullPath(outDirectory), "nodes"), seed, settings, log);
         try
         {
             Directory.CreateDirectory(cluster.Root);
@@ -87,14 +90,34 @@ public sealed class ClusterUnderTest : IAsyncDisposable
     {
         node.Process?.Dispose();
         node.IsPaused = false;
-        string initial = string.Join(",", _nodes.Select(n => $"{n.Name}={(n == node ? n.PeerUrl : n.ProxiedPeerUrl)}"));
+        string initial = string.Join(",", _nodes.Select(n => $"{n.Name}={n.ProxiedPeerUrl}"));
+        List<string> arguments =
+        [
+            "--name", node.Name, "--data-dir", node.DataDirectory, "--client-url", node.ClientUrl,
+            "--peer-url", node.ProxiedPeerUrl, "--listen-peer-url", node.PeerUrl,
+            "--initial-cluster", initial, "--initial-cluster-state", state,
+            "--snapshot-every-entries", _settings.SnapshotEveryEntries.ToString(CultureInfo.InvariantCulture),
+            "--compaction-retain-entries", _settings.CompactionRetainEntries.ToString(CultureInfo.InvariantCulture),
+            "--fault-injection-dir", node.FaultDirectory,
+        ];
+        if (_settings.LoseUnsyncedWrites)
+        {
+            arguments.Add("--fault-lose-unsynced-writes");
+        }
+
         node.Process = ServeProcess.Start(
             _executable,
-            ["--name", node.Name, "--data-dir", node.DataDirectory, "--client-url", node.ClientUrl, "--peer-url", node.PeerUrl,
-             "--initial-cluster", initial, "--initial-cluster-state", state,
-             "--snapshot-every-entries", SnapshotEveryEntries.ToString(CultureInfo.InvariantCulture)],
+            arguments,
             node.LogPath);
         _log.WriteLine($"started {node.Name} (pid {node.Process.Pid})");
+    }
+
+    /// <summary>Sets the node's wall clock <paramref name="offset"/> from true time and both its clocks' pace
+    /// (through its fault-injection control file; a paused or stopped node applies it when it runs again).</summary>
+    public void SetClock(NodeUnderTest node, TimeSpan offset, double rate)
+    {
+        ClockControlFile.Write(node.FaultDirectory, offset, rate);
+        node.ClockSkewed = offset != TimeSpan.Zero || rate != 1.0;
     }
 
     /// <summary>SIGKILL: the process gets no chance to flush or say goodbye.</summary>
@@ -164,6 +187,11 @@ public sealed class ClusterUnderTest : IAsyncDisposable
         Faults.Clear();
         foreach (NodeUnderTest node in _nodes)
         {
+            if (node.ClockSkewed)
+            {
+                SetClock(node, TimeSpan.Zero, 1.0);
+            }
+
             Resume(node);
             if (!node.IsRunning && !node.IsRemoved)
             {

@@ -26,6 +26,12 @@ public sealed class NodeUnderTest
 
     public string LogPath { get; }
 
+    /// <summary>The node's <c>--fault-injection-dir</c>: its clock control file lives here.</summary>
+    public string FaultDirectory => DataDirectory + "-faults";
+
+    /// <summary>Its clock was set off true time and not yet reset.</summary>
+    public bool ClockSkewed { get; set; }
+
     public string ClientUrl { get; }
 
     /// <summary>Where the node itself listens for peers.</summary>

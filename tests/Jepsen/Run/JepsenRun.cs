@@ -17,8 +17,13 @@ public static class JepsenRun
         Directory.CreateDirectory(options.OutDirectory);
         var clock = new RunClock();
         var random = new Random(options.Seed);
+        var settings = new ClusterSettings
+        {
+            SnapshotEveryEntries = options.SnapshotEveryEntries,
+            LoseUnsyncedWrites = options.Nemeses.Contains("lost-writes"),
+        };
         log.WriteLine($"kvstore-jepsen run: {options.Nodes} nodes, workloads {string.Join(",", options.Workloads)}, nemesis {nemesis?.Name ?? "none"}, {options.Time.TotalSeconds:0} s, seed {options.Seed}, out {Path.GetFullPath(options.OutDirectory)}");
-        await using ClusterUnderTest cluster = await ClusterUnderTest.StartAsync(options.Nodes, options.OutDirectory, options.Seed, log, cancellationToken).ConfigureAwait(false);
+        await using ClusterUnderTest cluster = await ClusterUnderTest.StartAsync(options.Nodes, options.OutDirectory, options.Seed, settings, log, cancellationToken).ConfigureAwait(false);
         log.WriteLine($"{clock.Seconds,7:0.0} s  cluster up: {string.Join(", ", cluster.Nodes.Select(n => $"{n.Name} clients {n.ClientUrl}"))}");
 
         var workloads = new List<IWorkload>();

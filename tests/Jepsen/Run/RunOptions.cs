@@ -23,6 +23,9 @@ public sealed record RunOptions
     /// <summary>Budget of the linearizability search; past it the verdict is unknown.</summary>
     public TimeSpan CheckTimeLimit { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Nodes snapshot and compact their log every this many entries (small: kills then exercise snapshot installation).</summary>
+    public long SnapshotEveryEntries { get; init; } = 2_000;
+
     /// <summary>How long the healed cluster may take to elect a leader before the final reads.</summary>
     public TimeSpan RecoveryTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }

@@ -9,6 +9,7 @@ namespace KvStore.Jepsen.Tests.Harness;
 /// proxies): both workloads under partitions, then under kills. A KvStore that loses an
 /// acknowledged write, serves a stale read or breaks linearizability fails these. About 25 s each.
 /// </summary>
+[Collection(RealClusterCollection.Name)]
 public sealed class RealClusterRunTests
 {
     [Theory]
@@ -48,11 +49,15 @@ public sealed class RealClusterRunTests
     [InlineData("kill", 3)]
     [InlineData("pause", 3)]
     [InlineData("member", 3)]
+    [InlineData("clock", 3)]
+    [InlineData("lost-writes", 3)]
     [InlineData("all", 3)]
     [InlineData("partition", 5)]
     [InlineData("kill", 5)]
     [InlineData("pause", 5)]
     [InlineData("member", 5)]
+    [InlineData("clock", 5)]
+    [InlineData("lost-writes", 5)]
     [InlineData("all", 5)]
     public async Task Long_matrix_run_is_valid(string nemesis, int nodes)
     {
@@ -78,7 +83,7 @@ public sealed class RealClusterRunTests
         return JepsenRun.ExecuteAsync(options, RunCommand.CreateNemesis(nemeses), TextWriter.Null, CancellationToken.None);
     }
 
-    private static string Describe(RunResult result) =>
+    internal static string Describe(RunResult result) =>
         string.Join(Environment.NewLine, result.Checkers.Select(c => $"{c.Checker}: {c.Verdict}: {c.Summary}{(c.Details.TryGetValue("explanation", out object? e) && c.Verdict != CheckerVerdict.Valid ? Environment.NewLine + e : "")}"))
         + (result.RecoveryError is null ? "" : Environment.NewLine + "recovery: " + result.RecoveryError);
 }

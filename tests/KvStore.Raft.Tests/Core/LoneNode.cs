@@ -38,6 +38,7 @@ internal static class LoneNode
                     storage.SetHardState(hs);
                 }
             }
+            all.AddRange(rd.EarlyMessages);
             all.AddRange(rd.Messages);
             node.Advance();
         }

@@ -140,8 +140,8 @@ public sealed class RaftTestCluster
         {
             m.Storage.SetHardState(hs2);
         }
-        // 3. Send.
-        foreach (var msg in rd.Messages)
+        // 3. Send (the early messages too: this driver keeps the simple persist-then-send order).
+        foreach (var msg in rd.EarlyMessages.Concat(rd.Messages))
         {
             Trace?.Append($"  send {RaftText.Message(msg)}\n");
             if (_members.TryGetValue(msg.To, out var to))

@@ -147,10 +147,21 @@ internal sealed class SimulatedNode
             Storage.ApplySnapshot(snapshot);
         }
 
-        // 2-3. Persist, fsync, then send. The planted bug answers before the hard state is durable:
+        // 2. The leader's Appends leave before its own entries are durable (dissertation §10.2.1), as the host sends them.
+        foreach (var m in ready.EarlyMessages)
+        {
+            observer.Send(this, m);
+        }
+
+        // 3-4. Persist, fsync, then send. The planted bug answers before the hard state is durable:
         // the vote is written after the messages leave and only synced by a later Ready.
         Storage.Append(ready.Entries);
         HasUnsyncedWrites |= ready.Entries.Count > 0 || ready.HardState is not null;
+        if (observer.CrashBeforeSync(this, ready))
+        {
+            return;
+        }
+
         if (_answerBeforePersistingVote)
         {
             if (ready.Entries.Count > 0)
@@ -186,7 +197,7 @@ internal sealed class SimulatedNode
             }
         }
 
-        // 4. Apply.
+        // 5. Apply.
         if (ready.Snapshot is { IsEmpty: false } installed && installed.Metadata.Index > Machine.AppliedIndex)
         {
             Machine.Restore(installed);
@@ -212,7 +223,7 @@ internal sealed class SimulatedNode
             observer.Applied(this, e);
         }
 
-        // 5. Serve reads whose index is applied.
+        // 6. Serve reads whose index is applied.
         foreach (var rs in ready.ReadStates)
         {
             if (rs.RequestContext.Length == 8)
@@ -232,7 +243,7 @@ internal sealed class SimulatedNode
             return true;
         });
 
-        // 6. Advance, then compact like the host does.
+        // 7. Advance, then compact like the host does.
         Raft.Advance();
         long snapshotIndex = Storage.Snapshot().Metadata.Index;
         // After a member is added, snapshot at once: a snapshot taken before the change does not list the

@@ -39,6 +39,12 @@ public sealed record SimulationOptions
     /// <summary>Probability that a node which just answered a vote is crashed before its next step (targets the vote-persistence window).</summary>
     public double CrashAfterVoteRate { get; init; } = 0.05;
 
+    /// <summary>
+    /// Probability that a leader which just sent Appends with new entries is crashed before it syncs them: the
+    /// followers may hold entries the leader loses, and nothing committed may be lost.
+    /// </summary>
+    public double CrashLeaderBeforeSyncRate { get; init; } = 0.01;
+
     /// <summary>Probability that a leader which just advanced its commit index is crashed at once (before its followers hear of it).</summary>
     public double CrashLeaderAfterCommitRate { get; init; }
 

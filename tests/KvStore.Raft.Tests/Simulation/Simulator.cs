@@ -635,6 +635,19 @@ public sealed class Simulator : ISimulationObserver
         }
     }
 
+    bool ISimulationObserver.CrashBeforeSync(SimulatedNode node, Ready ready)
+    {
+        if (!_faultsOn || !_options.Crashes || _options.CrashLeaderBeforeSyncRate <= 0
+            || !ready.EarlyMessages.Any(m => m.Type == MessageType.Append && m.Entries.Count > 0)
+            || _random.NextDouble() >= _options.CrashLeaderBeforeSyncRate)
+        {
+            return false;
+        }
+
+        Crash(node, "leader crashed after sending Appends, before syncing them");
+        return true;
+    }
+
     void ISimulationObserver.Applied(SimulatedNode node, Entry entry)
     {
         if (_checker.Applied(node, entry) is { } problem)

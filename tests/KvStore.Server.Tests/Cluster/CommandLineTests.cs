@@ -21,6 +21,7 @@ public sealed class CommandLineTests : IDisposable
     [InlineData("serve --initial-cluster n1", 2, "is not name=HOST:PORT")]
     [InlineData("serve --initial-cluster-state sideways", 2, "must be 'new' or 'existing'")]
     [InlineData("cluster up --nodes 0", 2, "--nodes must be between 1 and 9")]
+    [InlineData("serve --fault-lose-unsynced-writes", 2, "it needs --fault-injection-dir")]
     public async Task Bad_flags_exit_non_zero_with_one_clear_line(string arguments, int exitCode, string message)
     {
         Process process = Start(arguments.Split(' '));

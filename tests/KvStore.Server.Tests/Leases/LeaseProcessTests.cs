@@ -73,7 +73,7 @@ public sealed class LeaseProcessTests
     {
         await using ProcessCluster cluster = await ProcessCluster.StartAsync(3);
         await using KvStoreClient client = Client(cluster);
-        var ttl = TimeSpan.FromSeconds(6);
+        var ttl = TimeSpan.FromSeconds(4);
         Lease lease = await client.Leases.GrantAsync(ttl, keepAlive: false);
         await client.PutAsync("abandoned", "x", new PutOptions { Lease = lease.Id });
         var abandoned = Stopwatch.StartNew();

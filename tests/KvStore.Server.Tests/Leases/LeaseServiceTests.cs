@@ -199,6 +199,21 @@ public sealed class LeaseServiceTests : IAsyncLifetime
         Assert.False(_machine.Leases.Exists(before));
     }
 
+    [Fact]
+    public async Task TheLeaderDropsRecordsOfLeasesEndedAnHourAgo()
+    {
+        await StepAsync();
+        long lease = await GrantAsync(5);
+        await RunForAsync(TimeSpan.FromSeconds(6));
+        Assert.True(_machine.Leases.TryGetEnd(lease, out bool expired, out _));
+        Assert.True(expired);
+
+        _clock.Advance(TimeSpan.FromHours(1));
+        await RunForAsync(TimeSpan.FromMinutes(1.1));
+
+        Assert.Null(_machine.Leases.Find(lease));
+    }
+
     private Task StepAsync() => _service.StepAsync(CancellationToken.None);
 
     /// <summary>Advances the clock in poll-sized steps, running the service after each.</summary>

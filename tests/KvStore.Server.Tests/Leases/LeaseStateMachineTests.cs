@@ -54,6 +54,54 @@ public sealed class LeaseStateMachineTests : IDisposable
     }
 
     [Fact]
+    public void ABatchedExpiryEndsEveryLiveLeaseInOneRevisionAndSkipsEndedOnes()
+    {
+        long first = Grant(10);
+        long second = Grant(10);
+        long revoked = Grant(10);
+        Put("a", first);
+        Put("b", second);
+        Put("c", revoked);
+        _machine.ApplyCommand(Revoke(revoked, expired: false, at: 1));
+        long before = _machine.Store.CurrentRevision;
+        var command = new LeaseExpireCommand();
+        command.Ids.AddRange([first, second, revoked, 404, first]);
+
+        var result = Assert.IsType<LeaseExpireResult>(_machine.ApplyCommand(new KvCommand { IssuedAtUnixMs = 7_000, LeaseExpire = command }));
+
+        Assert.Equal(2, result.Expired);
+        Assert.Equal(before + 1, result.Header.Revision);
+        Assert.Equal(["a", "b"], _machine.Store.ReadEvents(before + 1, before + 1).Select(e => e.Kv.Key.ToStringUtf8()));
+        Assert.Empty(Keys());
+        Assert.True(_machine.Leases.TryGetEnd(second, out bool expired, out long at));
+        Assert.True(expired);
+        Assert.Equal(7_000, at);
+        Assert.True(_machine.Leases.TryGetEnd(revoked, out bool revokedExpired, out _));
+        Assert.False(revokedExpired);
+    }
+
+    [Fact]
+    public void RecordsOfLongEndedLeasesAreDroppedAndRecentOnesKept()
+    {
+        long old = Grant(10, at: 1_000);
+        long recent = Grant(10, at: 1_000);
+        long live = Grant(10, at: 1_000);
+        _machine.ApplyCommand(Revoke(old, expired: true, at: 2_000));
+        _machine.ApplyCommand(Revoke(recent, expired: true, at: 3_000_000));
+        var command = new LeaseForgetCommand();
+        command.Ids.AddRange([old, recent, live]);
+
+        long hourAfterOld = 2_000 + (long)TimeSpan.FromHours(1).TotalMilliseconds;
+        var result = Assert.IsType<LeaseForgetResult>(_machine.ApplyCommand(new KvCommand { IssuedAtUnixMs = hourAfterOld, LeaseForget = command }));
+
+        Assert.Equal(1, result.Forgotten);
+        Assert.Null(_machine.Leases.Find(old));
+        Assert.True(_machine.Leases.TryGetEnd(recent, out _, out _));
+        Assert.True(_machine.Leases.Exists(live));
+        Assert.NotEqual(old, Grant(10, at: hourAfterOld));
+    }
+
+    [Fact]
     public void ExpiryIsRecordedWithTheClockOfTheRevocation()
     {
         long lease = Grant(10, at: 1_000);

@@ -28,6 +28,30 @@ public sealed class SnapshotTests
     }
 
     [Fact]
+    public async Task ACapturedSnapshotIsTheStateAtCaptureEvenIfSerializedAfterLaterWrites()
+    {
+        // The Raft host captures on its loop and serializes on another thread while it keeps applying.
+        using KvStateMachine source = KvStateMachine.Open("/src", new FaultInjectingFileSystem());
+        source.Apply(KvCommands.RandomLog(new Random(5), 80));
+        long capturedAt = source.AppliedIndex;
+        List<string> expected = KvCommands.Dump(source.Store);
+        Func<ReadOnlyMemory<byte>> serialize = source.CaptureSnapshot();
+
+        for (int i = 0; i < 20; i++)
+        {
+            source.ApplyCommand(KvCommands.Put($"later-{i}", "x", client: 9, sequence: (ulong)i + 1, issuedAt: 9_000_000 + i));
+        }
+
+        ReadOnlyMemory<byte> data = await Task.Run(serialize);
+
+        using KvStateMachine target = KvStateMachine.Open("/dst", new FaultInjectingFileSystem());
+        target.Restore(SnapshotOf(capturedAt, data));
+        Assert.Equal(capturedAt, target.AppliedIndex);
+        Assert.Equal(expected, KvCommands.Dump(target.Store));
+        Assert.NotEqual(expected, KvCommands.Dump(source.Store));
+    }
+
+    [Fact]
     public void SessionsTravelInTheSnapshot()
     {
         using KvStateMachine source = KvStateMachine.Open("/src", new FaultInjectingFileSystem());

@@ -42,6 +42,7 @@ internal static class BenchCommand
             bench.Subcommands.Add(command);
         }
 
+        bench.Subcommands.Add(LeaseBenchCommand.Create());
         return bench;
     }
 

@@ -1,0 +1,8 @@
+namespace KvStore.Client;
+
+/// <summary>What happened to a key.</summary>
+public enum WatchEventType
+{
+    Put,
+    Delete,
+}
