@@ -84,6 +84,9 @@ internal static class LockCommand
                 return 0;
             }
 
+            // The command keeps running (its fenced writes are refused from now on), but say why.
+            using CancellationTokenRegistration warning = held.Lost.Register(() =>
+                Console.Error.WriteLine($"kvstore lock: lease {held.Lease:x16} of lock {name} was lost; the lock may belong to another client now"));
             return await RunHoldingAsync(exec, held, stop.Token).ConfigureAwait(false);
         }
     }
