@@ -375,6 +375,17 @@ public sealed class WatchHub : IAsyncDisposable
 
     private void SendProgressLocked(Watcher w)
     {
+        if (_dispatched < w.Next - 1)
+        {
+            // This node is behind the watcher (a stream resumed here at the revision after the last one
+            // the client got elsewhere, on a node that is still replaying its log): a bookmark at
+            // _dispatched would be below revisions the client already has. It stays owed until this
+            // node has applied up to w.Next - 1 (etcd's progressIfSync makes the same check).
+            w.ProgressPending = true;
+            return;
+        }
+
+        w.ProgressPending = false;
         var frame = new WatchEvents { Header = Header(_dispatched), WatchId = w.Id, ProgressNotify = true };
         if (w.Stream.Sink.TryPush(frame))
         {
@@ -799,9 +810,9 @@ public sealed class WatchHub : IAsyncDisposable
 
             lock (_gate)
             {
-                foreach (Watcher w in _streams.Values.SelectMany(s => s.Watchers.Values).Where(w => w.ProgressNotify).ToArray())
+                foreach (Watcher w in _streams.Values.SelectMany(s => s.Watchers.Values).Where(w => w.ProgressNotify || w.ProgressPending).ToArray())
                 {
-                    if (w.Synced && !w.SentSinceTick)
+                    if (w.Synced && (w.ProgressPending || !w.SentSinceTick))
                     {
                         SendProgressLocked(w);
                     }

@@ -236,6 +236,33 @@ public sealed class WatchHubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AWatchResumedAheadOfThisNodeGetsNoBookmarkBelowItsStartRevision()
+    {
+        // The SDK resumes a stream on another member at last-delivered + 1; a member still replaying
+        // its log is behind that. A bookmark at its own revision would be below revisions the client
+        // already has (found by the Jepsen watch checker after a power cut).
+        await _hub.DisposeAsync();
+        _hub = NewHub(new WatchHubOptions { ProgressInterval = TimeSpan.FromMilliseconds(20) });
+        Put("other", "1");
+        Put("other", "2");
+        var sink = new MemoryWatchSink();
+        var request = Key("quiet");
+        request.ProgressNotify = true;
+        request.StartRevision = 6;
+        _hub.Create(sink, request);
+        _hub.RequestProgress(sink);
+        await Task.Delay(200); // several progress ticks while this node is at revision 2
+
+        Put("other", "3");
+        Put("other", "4");
+        Put("other", "5");
+        WatchEvents first = await sink.ReadAsync();
+
+        Assert.True(first.ProgressNotify);
+        Assert.True(first.Header.Revision >= 5, $"bookmark at revision {first.Header.Revision} for a watch that starts at revision 6");
+    }
+
+    [Fact]
     public async Task CancelAndConnectionCloseRemoveWatchers()
     {
         var sink = new MemoryWatchSink();
