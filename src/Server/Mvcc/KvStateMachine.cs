@@ -285,7 +285,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
                 KvCommand.OpOneofCase.LeaseForget => new KvCommandResult { LeaseForget = write.ForgetLeases(command.LeaseForget, now, _endedLeaseRetentionMs) },
                 _ => throw new MvccException(ErrorCode.InvalidArgument, "command has no operation"),
             };
-            if (command.OpCase == KvCommand.OpOneofCase.LeaseRevoke && command.LeaseRevoke.Expired)
+            if (command.OpCase == KvCommand.OpOneofCase.LeaseExpire || (command.OpCase == KvCommand.OpOneofCase.LeaseRevoke && command.LeaseRevoke.Expired))
             {
                 // Lock-delay (Chubby) applies only after an expiry: the locks whose holder this deleted remember when.
                 LockTable.NoteExpiredHolders(write, now);

@@ -172,6 +172,20 @@ public sealed class LockCommandTests : IDisposable
     }
 
     [Fact]
+    public void AHolderExpiredInABatchExpiryAlsoRecordsItsExpiry()
+    {
+        LockEnqueueResult a = Enqueue(_machine, Name, lease: 1);
+        Grant(_machine, a, lockDelayMs: 5_000);
+        Enqueue(_machine, "other", lease: 2);
+
+        Apply(_machine, new KvCommand { LeaseExpire = new LeaseExpireCommand { Ids = { 1, 2 } } });
+
+        Assert.Equal(_clock, LockTable.Read(_machine.Store, "jobs/lock"u8)!.ExpiredAtUnixMs);
+        Assert.Null(LockTable.ReadHolder(_machine.Store, "jobs/lock"u8).Holder);
+        Assert.Equal(0, LockTable.Read(_machine.Store, "other"u8)!.ExpiredAtUnixMs);
+    }
+
+    [Fact]
     public void AClientRevokeOrUnlockFreesTheLockWithoutLockDelay()
     {
         LockEnqueueResult a = Enqueue(_machine, Name, lease: 1);

@@ -93,7 +93,7 @@ public sealed class LockProcessTests
             done
             """;
         using ClientProcess holder = ClientProcess.Start(
-            ["lock", "fenced", "--ttl", "4", "--endpoints", endpoint, "--command-timeout", CliProcess.CommandTimeoutSeconds, "--", "sh", "-c", script],
+            ["lock", "fenced", "--ttl", "6", "--endpoints", endpoint, "--command-timeout", CliProcess.CommandTimeoutSeconds, "--", "sh", "-c", script],
             new Dictionary<string, string> { ["STOP_FILE"] = stopFile, ["KV_HOST"] = kvstore.FileName, ["KV_DLL"] = kvstore.LeadingArguments[0], ["KV_ENDPOINT"] = endpoint });
         await holder.WaitForLinesAsync(lines => lines.Count > 0, "the holder's first fenced write");
         Assert.True(holder.Lines[0].StartsWith("ok ", StringComparison.Ordinal), $"the holder's first fenced write was not applied: {holder.Lines[0]}\n{holder.Stderr}");
