@@ -36,6 +36,11 @@ public sealed class LockActivityFeed
         {
             (names ??= []).Add(command.LockGrant.Name.ToByteArray());
         }
+        else if (command.OpCase == KvCommand.OpOneofCase.LockUnlock && command.LockUnlock.Next is { } next)
+        {
+            // A hand-off granted in the unlock's own write: its waiters wake on this notification.
+            (names ??= []).Add(next.Name.ToByteArray());
+        }
 
         if (names is not null)
         {

@@ -38,7 +38,9 @@ public sealed class LockRequestHandler
 
     public async Task<IMessage> UnlockAsync(UnlockRequest request, CancellationToken cancellationToken)
     {
-        object? result = await _proposer.ProposeAsync(new KvCommand { LockUnlock = new LockUnlock { Key = request.Key } }, request.Session, cancellationToken).ConfigureAwait(false);
+        // On the leader the unlock carries the next waiter's grant: the hand-off is one Raft write.
+        var unlock = new LockUnlock { Key = request.Key, Next = _service.HandOffGrant(request.Key) };
+        object? result = await _proposer.ProposeAsync(new KvCommand { LockUnlock = unlock }, request.Session, cancellationToken).ConfigureAwait(false);
         return result switch
         {
             UnlockResponse response => Stamp(response),

@@ -26,7 +26,9 @@ namespace KvStore.Server.Locks;
 /// within one evaluation and one Raft round trip), on a scheduled lock-delay end, and every
 /// <see cref="PollInterval"/> to notice a change of leadership and to retry locks whose waiters
 /// it could not serve (a lease the leader thinks dead is deleted by its revocation, which wakes
-/// the loop too; the poll is the safety net).
+/// the loop too; the poll is the safety net). An explicit unlock on the leader does not wait for
+/// the loop at all: it carries the next waiter's grant (<see cref="HandOffGrant"/>), so the
+/// hand-off is one Raft write; the loop grants only when that embedded grant was not applied.
 /// </remarks>
 public sealed class LockService : ILockActivityListener, IAsyncDisposable
 {
@@ -395,6 +397,43 @@ public sealed class LockService : ILockActivityListener, IAsyncDisposable
             _ = ProposeGrantAsync(id, name, grant);
             return;
         }
+    }
+
+    /// <summary>
+    /// The grant to embed in an explicit unlock of <paramref name="key"/> (one Raft write for the
+    /// hand-off instead of unlock + grant), or null: only on the leader, only if
+    /// <paramref name="key"/> holds its lock as applied here, and only for the first waiter after
+    /// it, if its lease is alive (the same last look as <see cref="Evaluate"/>'s). No lock-delay
+    /// applies: the holder let go. The state machine re-checks it all, so a stale answer is harmless.
+    /// </summary>
+    public LockGrant? HandOffGrant(ByteString key)
+    {
+        if (!WaiterKeys.TryGetName(key.Span, out byte[] name) || _host.GetStatus(_group).Role != RaftRole.Leader)
+        {
+            return null;
+        }
+
+        (KeyValue? holder, LockGrantRecord? record) = LockTable.ReadHolder(_machine.Store, name);
+        if (holder is null || record is null || holder.Key != key)
+        {
+            return null;
+        }
+
+        KeyValue? next = LockTable.Waiters(_machine.Store, name).Find(w => w.CreateRevision > record.Token);
+        if (next is null || !_leases.IsAlive(next.Lease))
+        {
+            return null;
+        }
+
+        string id = Id(name);
+        byte[] nextKey = next.Key.ToByteArray();
+        return new LockGrant
+        {
+            Name = ByteString.CopyFrom(name),
+            Key = next.Key,
+            CreateRevision = next.CreateRevision,
+            LockDelayMs = LockDelayFor(id, nextKey, next.CreateRevision) ?? record.LockDelayMs,
+        };
     }
 
     private async Task ProposeGrantAsync(string id, byte[] name, LockGrant grant)

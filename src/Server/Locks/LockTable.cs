@@ -69,6 +69,43 @@ public static class LockTable
             throw new MvccException(ErrorCode.InvalidArgument, $"lock grant: {Describe(key)} is not a waiter key of lock {Describe(name)}");
         }
 
+        return Apply(write, name, key, command, issuedAtUnixMs, firstWaiterOnly: false);
+    }
+
+    public static UnlockResponse Unlock(MvccWrite write, LockUnlock command, long issuedAtUnixMs)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        ArgumentNullException.ThrowIfNull(command);
+        if (!WaiterKeys.TryGetName(command.Key.Span, out byte[] name))
+        {
+            throw new MvccException(ErrorCode.InvalidArgument, $"unlock: {Describe(command.Key.ToByteArray())} is not a lock key (NAME/<lease as 16 hex digits>)");
+        }
+
+        // Unlocking a key that is already gone succeeds: the lock is released either way.
+        DeleteRangeResponse deleted = write.DeleteRange(new DeleteRangeRequest { Key = command.Key });
+
+        // The hand-off the leader embedded (one Raft write instead of unlock + grant). Whatever
+        // the leader believed, it is applied only if a standalone grant would be AND its key is
+        // still the first waiter; a stale one is ignored (never an error: the unlock itself stands).
+        if (command.Next is { } next && next.Name.Span.SequenceEqual(name))
+        {
+            byte[] key = next.Key.ToByteArray();
+            if (WaiterKeys.BelongsTo(key, name))
+            {
+                Apply(write, name, key, next, issuedAtUnixMs, firstWaiterOnly: true);
+            }
+        }
+
+        return new UnlockResponse { Header = deleted.Header };
+    }
+
+    /// <summary>
+    /// Applies grant <paramref name="command"/> if the lock is free, its key exists with its
+    /// create_revision and the token grows; with <paramref name="firstWaiterOnly"/>, only if no
+    /// older waiter (above the last token) still exists either.
+    /// </summary>
+    private static LockGrantResult Apply(MvccWrite write, byte[] name, byte[] key, LockGrant command, long issuedAtUnixMs, bool firstWaiterOnly)
+    {
         LockGrantRecord record = Read(write.Store, name) ?? LockGrantRecord.NeverGranted;
         long held = HeldToken(write, record);
         string? refusal = null;
@@ -83,6 +120,10 @@ public static class LockTable
         else if (write.LatestVisible(key, withValue: false) is not { } waiter || waiter.CreateRevision != command.CreateRevision)
         {
             refusal = $"waiter {Describe(key)} created at revision {command.CreateRevision} no longer exists";
+        }
+        else if (firstWaiterOnly && OlderWaiter(write, name, record.Token, command.CreateRevision) is { } older)
+        {
+            refusal = $"waiter {Describe(older)} is ahead of {Describe(key)}";
         }
 
         var result = new LockGrantResult { Header = new ResponseHeader { Revision = write.Revision } };
@@ -100,18 +141,31 @@ public static class LockTable
         return result;
     }
 
-    public static UnlockResponse Unlock(MvccWrite write, LockUnlock command)
+    /// <summary>
+    /// A waiter key of <paramref name="name"/> that this write still sees, created after the last
+    /// token and before <paramref name="createRevision"/>; null if there is none. The committed
+    /// queue is read and each candidate re-checked through the write, so this command's own
+    /// deletes count (a lock command creates no waiter key besides Enqueue's).
+    /// </summary>
+    private static byte[]? OlderWaiter(MvccWrite write, byte[] name, long token, long createRevision)
     {
-        ArgumentNullException.ThrowIfNull(write);
-        ArgumentNullException.ThrowIfNull(command);
-        if (!WaiterKeys.TryGetName(command.Key.Span, out _))
+        foreach (KeyValue kv in Waiters(write.Store, name))
         {
-            throw new MvccException(ErrorCode.InvalidArgument, $"unlock: {Describe(command.Key.ToByteArray())} is not a lock key (NAME/<lease as 16 hex digits>)");
+            if (kv.CreateRevision >= createRevision)
+            {
+                return null;
+            }
+
+            byte[] key = kv.Key.ToByteArray();
+            if (kv.CreateRevision > token &&
+                write.LatestVisible(key, withValue: false) is { } visible &&
+                visible.CreateRevision == kv.CreateRevision)
+            {
+                return key;
+            }
         }
 
-        // Unlocking a key that is already gone succeeds: the lock is released either way.
-        DeleteRangeResponse deleted = write.DeleteRange(new DeleteRangeRequest { Key = command.Key });
-        return new UnlockResponse { Header = deleted.Header };
+        return null;
     }
 
     /// <summary>

@@ -277,7 +277,7 @@ public sealed class KvStateMachine : IStateMachine, IDisposable
                 KvCommand.OpOneofCase.Compact => new KvCommandResult { Compact = write.Compact(command.Compact) },
                 KvCommand.OpOneofCase.LockEnqueue => new KvCommandResult { LockEnqueue = LockTable.Enqueue(write, command.LockEnqueue) },
                 KvCommand.OpOneofCase.LockGrant => new KvCommandResult { LockGrant = LockTable.Grant(write, command.LockGrant, now) },
-                KvCommand.OpOneofCase.LockUnlock => new KvCommandResult { LockUnlock = LockTable.Unlock(write, command.LockUnlock) },
+                KvCommand.OpOneofCase.LockUnlock => new KvCommandResult { LockUnlock = LockTable.Unlock(write, command.LockUnlock, now) },
                 KvCommand.OpOneofCase.LeaseGrant => new KvCommandResult { LeaseGrant = write.GrantLease(command.LeaseGrant, now, _minLeaseTtlSeconds) },
                 KvCommand.OpOneofCase.LeaseRevoke => new KvCommandResult { LeaseRevoke = write.RevokeLease(command.LeaseRevoke, now) },
                 KvCommand.OpOneofCase.LeaseCheckpoint => new KvCommandResult { LeaseCheckpoint = write.CheckpointLeases(command.LeaseCheckpoint, now) },
