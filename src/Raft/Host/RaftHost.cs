@@ -217,6 +217,17 @@ public sealed class RaftHost : IDisposable
     /// <summary>Asks this node to campaign for leadership of <paramref name="group"/> now.</summary>
     public Task CampaignAsync(ulong group) => RunOnLoop(group, g => g.Node.Campaign());
 
+    /// <summary>
+    /// The group's full Raft status, read on the loop thread: on the leader it includes every peer's
+    /// progress (match index, learner or not), which membership decisions such as promotion need.
+    /// </summary>
+    public async Task<RaftStatus> GetRaftStatusAsync(ulong group)
+    {
+        RaftStatus? status = null;
+        await RunOnLoop(group, g => status = g.Node.Status()).ConfigureAwait(false);
+        return status!;
+    }
+
     /// <summary>Asks the leader (this node) to hand leadership of <paramref name="group"/> to <paramref name="transferee"/>.</summary>
     public Task TransferLeadershipAsync(ulong group, ulong transferee) => RunOnLoop(group, g => g.Node.TransferLeadership(transferee));
 

@@ -47,6 +47,9 @@ public sealed class KvRequestHandler : IRequestHandler
         _elections = new ElectionRequestHandler(lockProposer, node.Locks, _locks);
     }
 
+    /// <summary>Share of the leader's commit index a learner must have before promotion (etcd's readyPercent).</summary>
+    private const double LearnerReadyFraction = 0.9;
+
     private ulong Group => KvNode.DefaultGroup;
 
     public ValueTask<IMessage> HandleAsync(FrameType type, IMessage request, RequestContext context, CancellationToken cancellationToken) => type switch
@@ -250,6 +253,17 @@ public sealed class KvRequestHandler : IRequestHandler
         if (!member.IsLearner)
         {
             return Error.Create(ErrorCode.InvalidArgument, $"member {member.Name} is already a voter");
+        }
+
+        // Like etcd, promote only a learner that has caught up: a voter far behind would make the
+        // quorum wait for it (or, with one other node down, stall the group). Retryable: UNAVAILABLE.
+        RaftStatus raft = await _node.Host.GetRaftStatusAsync(Group).ConfigureAwait(false);
+        long match = raft.Progress.TryGetValue(request.Id, out PeerProgress progress) ? progress.Match : 0;
+        if (match < raft.Commit * LearnerReadyFraction)
+        {
+            return Error.Create(
+                ErrorCode.Unavailable,
+                $"learner {member.Name} has not caught up yet: it has the log up to index {match}, the leader has committed {raft.Commit}; promote it once it has at least {LearnerReadyFraction:P0}");
         }
 
         var change = new ConfChange

@@ -32,6 +32,15 @@ public sealed class MembershipTests
         Assert.Equal(added.Id, add.Member.Id);
         Assert.Equal(4, add.Members.Count);
         Assert.Equal([added.ClientUrl], add.Member.ClientUrls);
+
+        // Not started yet, so it has nothing of the log: promoting it now is refused (etcd's rule).
+        await using (var toLeader = await cluster.ConnectAsync(await cluster.WaitForLeaderAsync()))
+        {
+            var early = await Assert.ThrowsAsync<KvStore.Client.KvStoreProtocolException>(() => toLeader.MemberPromoteAsync(new MemberPromoteRequest { Id = added.Id }));
+            Assert.Equal(ErrorCode.Unavailable, early.Code);
+            Assert.Contains("has not caught up", early.Message);
+        }
+
         cluster.Launch(added, cluster.InitialCluster(cluster.Nodes), "existing");
         var learner = await cluster.ConnectAsync(added);
         await BasicOperationTests.WaitUntilAsync(async () =>
