@@ -91,7 +91,9 @@ public sealed class MvccStore : IDisposable
     public MvccStatus GetStatus()
     {
         MvccState s = State;
-        long bytes = _db.GetStatistics().Levels.Sum(l => l.Bytes);
+        // Tables plus what is still only in memtables: a fresh store with data in it never reports 0 B.
+        LsmStatistics statistics = _db.GetStatistics();
+        long bytes = statistics.Levels.Sum(l => l.Bytes) + statistics.MemtableBytes;
         return new MvccStatus(s.Revision, s.CompactedRevision, s.KeyCount, bytes, s.AppliedIndex);
     }
 

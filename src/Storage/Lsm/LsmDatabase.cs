@@ -278,6 +278,7 @@ public sealed partial class LsmDatabase : IDisposable
             return new LsmStatistics
             {
                 Levels = Enumerable.Range(0, Version.NumLevels).Select(l => new LevelStatistics(l, v.Files[l].Count, v.LevelBytes(l), v.Files[l].Sum(f => f.Entries))).ToList(),
+                MemtableBytes = _mem.ApproximateBytes + _immutables.Sum(m => m.ApproximateBytes),
                 BloomChecks = Interlocked.Read(ref _bloomChecks),
                 BloomUseful = Interlocked.Read(ref _bloomUseful),
                 BloomUseless = Interlocked.Read(ref _bloomUseless),

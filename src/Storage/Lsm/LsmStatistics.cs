@@ -8,6 +8,9 @@ public sealed record LsmStatistics
 {
     public required IReadOnlyList<LevelStatistics> Levels { get; init; }
 
+    /// <summary>Approximate bytes in the active and the not yet flushed memtables (data not in any table yet).</summary>
+    public long MemtableBytes { get; init; }
+
     /// <summary>Bloom filter consultations by point reads.</summary>
     public long BloomChecks { get; init; }
 

@@ -32,6 +32,21 @@ public sealed class DurabilityTests
     }
 
     [Fact]
+    public void StatusCountsDataStillInTheMemtableAndDataFlushedToTables()
+    {
+        using KvStateMachine machine = KvStateMachine.Open("/db", new FaultInjectingFileSystem());
+        Assert.Equal(0, machine.GetStatus().DataSizeBytes);
+
+        machine.Apply([KvCommands.Entry(1, KvCommands.Put("a", new string('v', 1000)))]);
+        long inMemtable = machine.GetStatus().DataSizeBytes;
+        machine.Store.Database.Flush();
+        long inTables = machine.GetStatus().DataSizeBytes;
+
+        Assert.True(inMemtable >= 1000, $"status reports {inMemtable} bytes for a 1,000-byte value in the memtable");
+        Assert.True(inTables > 0, "status reports 0 bytes after a flush");
+    }
+
+    [Fact]
     public void GapInTheLogIsAHostBugAndThrows()
     {
         using KvStateMachine machine = KvStateMachine.Open("/db", new FaultInjectingFileSystem());
