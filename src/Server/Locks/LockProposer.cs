@@ -64,35 +64,5 @@ public sealed class LockProposer
         return header;
     }
 
-    private async Task<object?> Raft(Func<Task<object?>> call)
-    {
-        try
-        {
-            return await call().ConfigureAwait(false);
-        }
-        catch (HostNotLeaderException ex)
-        {
-            throw new ClientNotLeaderException(ex.Message, _node.ClientUrlOf(ex.LeaderId));
-        }
-        catch (ProposalDroppedException ex) when (ex.Reason is DropReason.NoLeader or DropReason.ForwardingDisabled or DropReason.NotAVoter)
-        {
-            throw new ClientNotLeaderException(ex.Message, _node.ClientUrlOf(ex.LeaderHint));
-        }
-        catch (ProposalDroppedException ex)
-        {
-            throw new KvStoreProtocolException(ErrorCode.Unavailable, ex.Message);
-        }
-        catch (TimeoutException ex)
-        {
-            throw new KvStoreProtocolException(ErrorCode.Timeout, ex.Message);
-        }
-        catch (MvccException ex)
-        {
-            throw new KvStoreProtocolException(ex.Code, ex.Message);
-        }
-        catch (Exception ex) when (ex is HostFailedException or ObjectDisposedException or GroupNotFoundException)
-        {
-            throw new KvStoreProtocolException(ErrorCode.Unavailable, $"node {_node.Name} cannot serve: {ex.Message}");
-        }
-    }
+    private Task<object?> Raft(Func<Task<object?>> call) => RaftCallErrors.CallAsync(_node, call);
 }
