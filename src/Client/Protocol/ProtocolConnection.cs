@@ -201,9 +201,21 @@ public sealed class ProtocolConnection : IAsyncDisposable
         Fail(new KvStoreConnectionException($"connection to {RemoteEndPoint} was disposed"));
         await Task.WhenAll(_readLoop, _writeLoop).ConfigureAwait(false);
         await _input.CompleteAsync().ConfigureAwait(false);
-        await _output.CompleteAsync().ConfigureAwait(false);
-        await _stream.DisposeAsync().ConfigureAwait(false);
-        _closing.Dispose();
+        try
+        {
+            // Completing the writer flushes what is still buffered; a server that already closed
+            // the connection (it refused a frame, or went away) makes that flush fail. Disposing
+            // must not throw for it: the connection is closed either way.
+            await _output.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            await _stream.DisposeAsync().ConfigureAwait(false);
+            _closing.Dispose();
+        }
     }
 
     private void Start()
